@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: spice → Gateway → Write, Read → Core, Drivers → C system libraries.
+let package = Package(
+    name: "spice-harvester",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "spice", targets: ["spice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian, found through pkg-config. Shims hold typed wrappers for
+        // variadic functions and function-like macros Swift cannot import.
+        .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",
+                       providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
+                       providers: [.apt(["librdkafka-dev"])]),
+
+        // Linux calls (epoll, eventfd, accept4) that Glibc's Swift overlay does not export.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+
+        .target(name: "Core"),
+        .target(name: "Drivers", dependencies: ["Core", "CPostgres", "CCurl", "CRdKafka", "COpenSSL"]),
+        .target(name: "Write", dependencies: ["Core", "Drivers"]),
+        .target(name: "Read", dependencies: ["Core", "Drivers"]),
+        .target(name: "Gateway", dependencies: ["Core", "Drivers", "Write", "Read", "CNghttp2", "COpenSSL", "CLinux"]),
+        .executableTarget(name: "spice", dependencies: [
+            "Gateway", "Core",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Core"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["spice"],
+                    resources: [.copy("Scripts")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,48 @@
+/// Request ids: the client's `X-Request-Id` when it is a sane token, else one we generate.
+struct RequestID {
+    private let prefix: String
+    private var counter: UInt64 = 0
+
+    /// A random per-loop prefix plus a counter: unique across loops and restarts without a random
+    /// draw per request.
+    init() {
+        var generator = SystemRandomNumberGenerator()
+        let random = generator.next() as UInt64
+        prefix = String(random, radix: 16).leftPadded(to: 16)
+    }
+
+    mutating func next() -> String {
+        counter &+= 1
+        return prefix + "-" + String(counter, radix: 16).leftPadded(to: 8)
+    }
+
+    /// Accepts 1–128 visible ASCII characters; anything else could break log lines or headers.
+    static func accept(_ value: String?) -> String? {
+        guard let value, !value.isEmpty, value.utf8.count <= 128 else { return nil }
+        guard value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+            return nil
+        }
+        return value
+    }
+}
+
+/// W3C Trace Context: `version-traceid-parentid-flags`, lower-case hex.
+enum TraceContext {
+    static func isValid(_ value: String) -> Bool {
+        let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4 else { return false }
+        let expected = [2, 32, 16, 2]
+        for (part, length) in zip(parts.prefix(4), expected) {
+            guard part.utf8.count == length, part.utf8.allSatisfy(Self.isLowerHex) else { return false }
+        }
+        return parts[0] != "ff" && parts[1] != "00000000000000000000000000000000" && parts[2] != "0000000000000000"
+    }
+
+    private static func isLowerHex(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

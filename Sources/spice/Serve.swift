@@ -1,0 +1,46 @@
+import ArgumentParser
+import Core
+import Gateway
+import Glibc
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the service. With no configuration everything runs in this process; SPICE_* variables switch parts to their distributed engines.")
+
+    func run() throws {
+        let environment = EnvironmentReader(CommandEnvironment.variables())
+        let config: GatewayConfig
+        do {
+            config = try GatewayConfig.fromEnvironment(environment, processorCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        } catch {
+            CommandEnvironment.fail("\(error)")
+        }
+
+        // Block the shutdown signals before any thread starts, so only sigwait below receives them.
+        let signals = ShutdownSignals.block()
+
+        let readiness = Readiness()
+        let router = Router()
+        SystemRoutes.register(on: router, readiness: readiness)
+        if config.diagnosticRoutes {
+            DiagnosticRoutes.register(on: router)
+        }
+
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(config: config, router: router)
+        } catch {
+            CommandEnvironment.fail("cannot start the gateway: \(error)")
+        }
+        server.start()
+        let scheme = config.tlsCertificatePath == nil ? "http" : "https"
+        let host = config.host.contains(":") ? "[\(config.host)]" : config.host
+        CommandEnvironment.log("spice listening on \(scheme)://\(host):\(server.port) (\(config.eventLoopCount) event loops)")
+
+        let received = signals.wait()
+        CommandEnvironment.log("received \(received == SIGTERM ? "SIGTERM" : "SIGINT"): draining (up to \(config.limits.shutdownGraceMs) ms)")
+        readiness.markDraining()
+        server.shutdown()
+        CommandEnvironment.log("spice stopped")
+    }
+}

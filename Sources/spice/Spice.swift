@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Spice: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spice",
+        abstract: "SPICE HARVESTER: an event-sourced ontology and knowledge-graph service.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}
