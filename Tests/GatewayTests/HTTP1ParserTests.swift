@@ -540,6 +540,24 @@ final class HTTP1ParserTests: XCTestCase {
     }
 
     func testTargetCharacters() {
+        // Long targets are checked eight bytes at a time: put the bad byte at every offset.
+        for bad: UInt8 in [0x00, 0x09, 0x7F, 0x80, 0x23, 0x0D] {
+            for offset in 1 ..< 24 {
+                var target = [UInt8](repeating: UInt8(ascii: "t"), count: 24)
+                target[0] = UInt8(ascii: "/")
+                target[offset] = bad
+                assertRejects(Self.bytes("GET ") + target + Self.bytes(" HTTP/1.1\r\nHost: x\r\n\r\n"), 400)
+            }
+        }
+        // The first "?" splits path and query wherever it falls.
+        for offset in 1 ..< 24 {
+            var target = [UInt8](repeating: UInt8(ascii: "t"), count: 24)
+            target[0] = UInt8(ascii: "/")
+            target[offset] = UInt8(ascii: "?")
+            let h = head("GET " + String(decoding: target, as: UTF8.self) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+            XCTAssertEqual(h?.path, String(decoding: target[..<offset], as: UTF8.self))
+            XCTAssertEqual(h?.query, String(decoding: target[(offset + 1)...], as: UTF8.self))
+        }
         for bad: [UInt8] in [[0x00], [0x01], [0x09], [0x0D], [0x1F], [0x7F], [0x80], [0xC3, 0xA9], [0xFF], [0x23]] {
             assertRejects(Self.bytes("GET /a") + bad + Self.bytes("b HTTP/1.1\r\nHost: x\r\n\r\n"), 400)
         }
@@ -606,6 +624,14 @@ final class HTTP1ParserTests: XCTestCase {
         for bad: UInt8 in [0x00, 0x01, 0x08, 0x0B, 0x0C, 0x0D, 0x1F, 0x7F] {
             assertRejects(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\nX: a") + [bad] + Self.bytes("b\r\n\r\n"), 400)
         }
+        // Long values are checked eight bytes at a time: put the bad byte at every offset.
+        for bad: UInt8 in [0x00, 0x0A, 0x0D, 0x1F, 0x7F] {
+            for offset in 0 ..< 24 {
+                var value = [UInt8](repeating: UInt8(ascii: "v"), count: 24)
+                value[offset] = bad
+                assertRejects(Self.bytes("GET / HTTP/1.1\r\nHost: x\r\nX: a") + value + Self.bytes("b\r\n\r\n"), 400)
+            }
+        }
         // HTAB inside a value is allowed.
         XCTAssertEqual(head(Self.request("GET / HTTP/1.1", ["Host: x", "X: a\tb"]))?.headers["x"], "a\tb")
     }
@@ -617,6 +643,29 @@ final class HTTP1ParserTests: XCTestCase {
         assertRejects(Self.request("GET / HTTP/1.1", ["Host: a", "HOST: b"]), 400)
         XCTAssertNotNil(head(Self.request("GET / HTTP/1.0", [])))
         XCTAssertEqual(head(Self.request("GET / HTTP/1.1", ["Host:"]))?.headers["host"], "")  // empty Host is allowed
+        for good in ["example.com", "example.com:8080", "[::1]:443", "127.0.0.1", "xn--bcher-kva.example", "a_b.~x"] {
+            XCTAssertEqual(head(Self.request("GET / HTTP/1.1", ["Host: \(good)"]))?.headers["host"], good)
+        }
+        for bad in ["a b", "a/b", "a?b", "a#b", "user@host", "h\u{e9}st", "a\"b", "a\\b", "a<b"] {
+            assertRejects(Self.request("GET / HTTP/1.1", ["Host: \(bad)"]), 400)
+        }
+    }
+
+    func testBufferedByteCountAndIdleDuringBody() throws {
+        var parser = HTTP1Parser(limits: .init())
+        parser.feed(Self.bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab"))
+        XCTAssertEqual(parser.bufferedByteCount, 49)
+        guard case .head? = try parser.next() else { return XCTFail("expected head") }
+        XCTAssertEqual(parser.bufferedByteCount, 2)
+        guard case .body? = try parser.next() else { return XCTFail("expected body") }
+        XCTAssertEqual(parser.bufferedByteCount, 0)
+        XCTAssertFalse(parser.isIdle, "in the middle of a body")
+        XCTAssertNil(try parser.next())
+        parser.feed(Self.bytes("cdGET / HTTP/1.1\r\n"))
+        guard case .body? = try parser.next() else { return XCTFail("expected body") }
+        guard case .end? = try parser.next() else { return XCTFail("expected end") }
+        XCTAssertEqual(parser.bufferedByteCount, 16)
+        XCTAssertFalse(parser.isIdle)
     }
 
     // MARK: Hostile: Content-Length
@@ -719,6 +768,8 @@ final class HTTP1ParserTests: XCTestCase {
         assertRejects(chunked("5\r\nhell\r\n0\r\n\r\n"), 400)  // data shorter than the size
         assertRejects(chunked("5\r\nhello\n0\r\n\r\n"), 400)  // LF without CR after data
         assertRejects(chunked("5\r\nhello\r0\r\n\r\n"), 400)
+        assertRejects(chunked("5\r\nhello\rX0\r\n\r\n"), 400)  // CR + something else
+        assertRejects(chunked("5\r\nhelloX"), 400)  // refused without waiting for a second byte
         assertRejects(chunked("5\nhello\r\n0\r\n\r\n"), 400)  // bare LF after size
         assertRejects(chunked("0\n\r\n"), 400)
         assertRejects(chunked("0\r\n\n"), 400)

@@ -15,6 +15,15 @@ public struct HTTPHeaders: Sendable, Sequence {
         fields.append((name: Self.lowercased(name), value: value))
     }
 
+    public mutating func reserveCapacity(_ count: Int) {
+        fields.reserveCapacity(count)
+    }
+
+    /// For parsers that have already lower-cased the name (HTTP/1.1 parser, HTTP/2's HPACK output).
+    mutating func appendLowercased(_ name: String, _ value: String) {
+        fields.append((name: name, value: value))
+    }
+
     /// Replaces every field of that name with one.
     public mutating func set(_ name: String, _ value: String) {
         let key = Self.lowercased(name)

@@ -3,7 +3,8 @@ import Core
 /// HTTP/1.1 on one connection: parse, answer requests strictly in order (pipelining), keep-alive,
 /// `Expect: 100-continue`, `Upgrade: h2c`, timeouts for slow clients.
 final class HTTP1Handler: ProtocolHandler {
-    private unowned let connection: Connection
+    /// unowned(unsafe): the connection owns this handler and drops it when it closes (see HTTP2Handler).
+    private unowned(unsafe) let connection: Connection
     private var parser: HTTP1Parser
     private var head: HTTP1RequestHead?
     private var body: [UInt8] = []

@@ -97,6 +97,11 @@ struct HTTP1Parser {
         var path = ""
         var query: String?
         var minorVersion = 1
+        var headers: HTTPHeaders = {
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(8)
+            return headers
+        }()
         var fieldCount = 0
         var hostCount = 0
         var contentLength: Int?
@@ -122,8 +127,6 @@ struct HTTP1Parser {
     private var scanIndex = 0
     private var state: State = .head
     private var pending = PendingHead()
-    /// Header fields gathered for the current head; keeps its capacity between requests.
-    private var fields: [(name: String, value: String)] = []
     /// Chunked body bytes declared so far.
     private var chunkedBodyBytes = 0
     /// Trailer fields seen so far.
@@ -131,7 +134,6 @@ struct HTTP1Parser {
 
     init(limits: Limits = Limits()) {
         self.limits = limits
-        fields.reserveCapacity(16)
     }
 
     /// True when no partial request is buffered (between requests, nothing received yet).
@@ -281,8 +283,23 @@ struct HTTP1Parser {
         let methodEnd = i
         i += 1
         let targetStart = i
-        while i < e && p[i] != Self.sp {
-            guard Self.isTargetByte(p[i]) else { throw .badRequest("invalid character in request-target") }
+        var question = -1  // index of the first "?"
+        let raw = UnsafeRawPointer(p.baseAddress!)
+        while i < e {
+            // Skip eight bytes at once when none of them needs a look: a space, a control, "#",
+            // "?", DEL or non-ASCII.
+            if i + 8 <= e {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if word & Self.highBits == 0 && !Self.anyByteBelow(word, 0x21) && !Self.anyByteEquals(word, 0x7F)
+                    && !Self.anyByteEquals(word, 0x23) && (question >= 0 || !Self.anyByteEquals(word, 0x3F)) {
+                    i += 8
+                    continue
+                }
+            }
+            let b = p[i]
+            if b == Self.sp { break }
+            guard Self.isTargetByte(b) else { throw .badRequest("invalid character in request-target") }
+            if b == 0x3F && question < 0 { question = i }
             i += 1
         }
         guard i > targetStart, i < e else { throw .badRequest("malformed request line") }
@@ -332,8 +349,7 @@ struct HTTP1Parser {
 
         let target = Self.string(p, targetStart, targetEnd)
         pending.target = target
-        var q = pathStart
-        while q < targetEnd && p[q] != 0x3F { q += 1 }  // "?"
+        let q = question >= 0 ? question : targetEnd
         if pathStart == targetStart && q == targetEnd {
             pending.path = target
         } else if pathStart == q {
@@ -346,7 +362,7 @@ struct HTTP1Parser {
 
     /// `field-name ":" OWS field-value OWS`, bytes `s..<e` (CRLF excluded, never empty).
     private mutating func parseField(_ p: UnsafeBufferPointer<UInt8>, from s: Int, to e: Int) throws(HTTP1ParseError) {
-        let (nameEnd, valueStart, valueEnd) = try Self.splitField(p, s, e)
+        let (nameEnd, valueStart, valueEnd, nameHasUpper) = try Self.splitField(p, s, e)
         pending.fieldCount += 1
         if pending.fieldCount > limits.maxHeaderCount { throw .headersTooLarge("too many header fields") }
 
@@ -358,6 +374,7 @@ struct HTTP1Parser {
             name = "host"
             pending.hostCount += 1
             if pending.hostCount > 1 { throw .badRequest("more than one Host field") }
+            for k in valueStart ..< valueEnd where !Self.isHostByte(p[k]) { throw .badRequest("invalid Host field") }
         case 6 where Self.equals(p, s, nameEnd, "expect"):
             name = "expect"
             Self.forEachElement(p, valueStart, valueEnd) { a, b in
@@ -394,13 +411,19 @@ struct HTTP1Parser {
                 }
             }
         default:
-            name = Self.lowercasedString(p, s, nameEnd)
+            if let common = Self.commonName(p, s, nameEnd) {
+                name = common
+            } else if nameHasUpper {
+                name = Self.lowercasedString(p, s, nameEnd)
+            } else {
+                name = Self.string(p, s, nameEnd)
+            }
         }
         let value = Self.string(p, valueStart, valueEnd)
         if isUpgrade {
             pending.upgrade = pending.upgrade.map { $0 + ", " + value } ?? value
         }
-        fields.append((name: name, value: value))
+        pending.headers.appendLowercased(name, value)
     }
 
     /// Content-Length = 1*DIGIT; a comma list (or a repeated field) is accepted only when every
@@ -453,12 +476,11 @@ struct HTTP1Parser {
         let keepAlive = h.minorVersion == 1 ? !h.connectionClose : (h.connectionKeepAlive && !h.connectionClose)
         let head = HTTP1RequestHead(
             method: h.method, target: h.target, path: h.path, query: h.query,
-            minorVersion: h.minorVersion, headers: HTTPHeaders(fields), keepAlive: keepAlive,
+            minorVersion: h.minorVersion, headers: h.headers, keepAlive: keepAlive,
             contentLength: isChunked ? nil : h.contentLength,
             isChunked: isChunked,
             expectsContinue: h.expectContinue && h.minorVersion == 1,
             upgrade: h.connectionUpgrade ? h.upgrade : nil)
-        fields.removeAll(keepingCapacity: true)
 
         readIndex = headEnd
         lineStart = headEnd
@@ -506,7 +528,7 @@ struct HTTP1Parser {
             case .chunkData(let remaining):
                 let count = min(p.count - readIndex, remaining)
                 if count == 0 { break decoding }
-                if out.capacity == 0 { out.reserveCapacity(p.count - readIndex) }
+                if out.capacity == 0 { out.reserveCapacity(count) }  // later chunks grow it geometrically
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: p[readIndex ..< readIndex + count]))
                 readIndex += count
                 if count < remaining {
@@ -592,13 +614,19 @@ struct HTTP1Parser {
     private static let sp: UInt8 = 0x20
     private static let htab: UInt8 = 0x09
 
-    /// Splits a field line `s..<e` into name end and trimmed value bounds, validating both.
+    /// Splits a field line `s..<e` into the name's end and the trimmed value's bounds, validating
+    /// both; also tells whether the name has upper-case letters.
     @inline(__always)
-    private static func splitField(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) throws(HTTP1ParseError) -> (Int, Int, Int) {
+    private static func splitField(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int)
+        throws(HTTP1ParseError) -> (nameEnd: Int, valueStart: Int, valueEnd: Int, nameHasUpper: Bool)
+    {
         if p[s] == sp || p[s] == htab { throw .badRequest("obsolete line folding or whitespace before field name") }
         var i = s
+        var upper: UInt8 = 0
         while i < e && p[i] != 0x3A {  // ":"
-            guard isTokenByte(p[i]) else { throw .badRequest("invalid field name") }
+            let b = p[i]
+            guard isTokenByte(b) else { throw .badRequest("invalid field name") }
+            upper |= b &- 0x41 < 26 ? 1 : 0
             i += 1
         }
         guard i < e, i > s else { throw .badRequest("malformed header field") }
@@ -607,12 +635,84 @@ struct HTTP1Parser {
         var valueEnd = e
         while valueStart < valueEnd && (p[valueStart] == sp || p[valueStart] == htab) { valueStart += 1 }
         while valueEnd > valueStart && (p[valueEnd - 1] == sp || p[valueEnd - 1] == htab) { valueEnd -= 1 }
-        var j = valueStart
-        while j < valueEnd {
-            guard isFieldValueByte(p[j]) else { throw .badRequest("invalid character in field value") }
+        guard isFieldValue(p, valueStart, valueEnd) else { throw .badRequest("invalid character in field value") }
+        return (nameEnd, valueStart, valueEnd, upper != 0)
+    }
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether a byte of `word` is below `n` (n <= 0x80). Exact as a whole-word answer.
+    @inline(__always)
+    private static func anyByteBelow(_ word: UInt64, _ n: UInt8) -> Bool {
+        (word &- ones &* UInt64(n)) & ~word & highBits != 0
+    }
+
+    /// Whether a byte of `word` equals `b`. Exact as a whole-word answer.
+    @inline(__always)
+    private static func anyByteEquals(_ word: UInt64, _ b: UInt8) -> Bool {
+        let x = word ^ (ones &* UInt64(b))
+        return (x &- ones) & ~x & highBits != 0
+    }
+
+    /// Every byte of `s..<e` is a field-value byte; eight bytes at a time while none is suspicious.
+    @inline(__always)
+    private static func isFieldValue(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        guard let base = p.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var j = s
+        while j + 8 <= e {
+            let word = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+            if anyByteBelow(word, 0x20) || anyByteEquals(word, 0x7F) {
+                for k in j ..< j + 8 where !isFieldValueByte(p[k]) { return false }
+            }
+            j += 8
+        }
+        while j < e {
+            if !isFieldValueByte(p[j]) { return false }
             j += 1
         }
-        return (nameEnd, valueStart, valueEnd)
+        return true
+    }
+
+    /// The lower-case literal for a frequent field name, so no String is built for it.
+    @inline(__always)
+    private static func commonName(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> String? {
+        switch e - s {
+        case 2: if equals(p, s, e, "te") { return "te" }
+        case 5: if equals(p, s, e, "range") { return "range" }
+        case 6:
+            if equals(p, s, e, "accept") { return "accept" }
+            if equals(p, s, e, "cookie") { return "cookie" }
+            if equals(p, s, e, "origin") { return "origin" }
+            if equals(p, s, e, "pragma") { return "pragma" }
+        case 7: if equals(p, s, e, "referer") { return "referer" }
+        case 9: if equals(p, s, e, "x-real-ip") { return "x-real-ip" }
+        case 10:
+            if equals(p, s, e, "user-agent") { return "user-agent" }
+            if equals(p, s, e, "keep-alive") { return "keep-alive" }
+        case 12:
+            if equals(p, s, e, "content-type") { return "content-type" }
+            if equals(p, s, e, "x-request-id") { return "x-request-id" }
+        case 13:
+            if equals(p, s, e, "authorization") { return "authorization" }
+            if equals(p, s, e, "cache-control") { return "cache-control" }
+            if equals(p, s, e, "if-none-match") { return "if-none-match" }
+        case 14:
+            if equals(p, s, e, "http2-settings") { return "http2-settings" }
+            if equals(p, s, e, "accept-charset") { return "accept-charset" }
+        case 15:
+            if equals(p, s, e, "accept-encoding") { return "accept-encoding" }
+            if equals(p, s, e, "accept-language") { return "accept-language" }
+            if equals(p, s, e, "x-forwarded-for") { return "x-forwarded-for" }
+        case 16: if equals(p, s, e, "content-encoding") { return "content-encoding" }
+        case 17:
+            if equals(p, s, e, "if-modified-since") { return "if-modified-since" }
+            if equals(p, s, e, "x-forwarded-proto") { return "x-forwarded-proto" }
+        case 19: if equals(p, s, e, "if-unmodified-since") { return "if-unmodified-since" }
+        default: break
+        }
+        return nil
     }
 
     @inline(__always)
@@ -627,6 +727,13 @@ struct HTTP1Parser {
     private static func isTokenByte(_ b: UInt8) -> Bool {
         b < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) >> b & 1 == 1
             : b < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) >> (b & 63) & 1 == 1
+    }
+
+    /// uri-host [":" port] characters: unreserved, sub-delims, "%", ":", "[" and "]".
+    @inline(__always)
+    private static func isHostByte(_ b: UInt8) -> Bool {
+        b < 64 ? (0x2FFF_7FF2_0000_0000 as UInt64) >> b & 1 == 1
+            : b < 128 && (0x47FF_FFFE_AFFF_FFFE as UInt64) >> (b & 63) & 1 == 1
     }
 
     /// Visible ASCII except "#": a request-target has no fragment, spaces, controls or non-ASCII.
@@ -659,8 +766,20 @@ struct HTTP1Parser {
     private static func equals(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard e - s == n else { return false }
-        let l = literal.utf8Start
-        for k in 0 ..< n where p[s + k] | 0x20 != l[k] | 0x20 { return false }
+        let l = UnsafeRawPointer(literal.utf8Start)
+        let q = UnsafeRawPointer(p.baseAddress!)
+        let fold: UInt64 = 0x2020_2020_2020_2020
+        var k = 0
+        while k + 8 <= n {
+            let a = q.loadUnaligned(fromByteOffset: s + k, as: UInt64.self)
+            let b = l.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            if a | fold != b | fold { return false }
+            k += 8
+        }
+        while k < n {
+            if p[s + k] | 0x20 != l.load(fromByteOffset: k, as: UInt8.self) | 0x20 { return false }
+            k += 1
+        }
         return true
     }
 

@@ -11,14 +11,17 @@ final class HTTP2Handler: ProtocolHandler {
 
     static let clientPreface = HTTP2FloodGuard.preface
 
-    unowned let connection: Connection
+    /// unowned(unsafe): the connection owns this handler and drops it when it closes, so the handler never
+    /// outlives it; this avoids a reference-count check on every frame.
+    unowned(unsafe) let connection: Connection
     private var session: OpaquePointer?
     private var streams: [Int32: HTTP2Stream] = [:]
     private var floodGuard: HTTP2FloodGuard
     private var pumpScheduled = false
     private var terminated = false
     private var shuttingDown = false
-    private var limits: GatewayLimits { connection.server.config.limits }
+    private let limits: GatewayLimits
+    private let pipeline: RequestPipeline
 
     /// Unsent bytes above which we stop asking nghttp2 for more (flow control towards the socket).
     private static let outboundSoftLimit = 1024 * 1024
@@ -26,6 +29,8 @@ final class HTTP2Handler: ProtocolHandler {
     init(connection: Connection, upgrade: Upgrade?) {
         self.connection = connection
         let limits = connection.server.config.limits
+        self.limits = limits
+        pipeline = connection.server.pipeline
         floodGuard = HTTP2FloodGuard(controlFramesPerSecond: limits.http2ControlFramesPerSecond,
                                      maxContinuations: limits.http2MaxContinuationFrames)
         session = Self.makeSession(userData: Unmanaged.passUnretained(self).toOpaque(), limits: limits)
@@ -172,7 +177,7 @@ final class HTTP2Handler: ProtocolHandler {
         case ":path": stream.path = valueText
         case ":authority": stream.authority = valueText
         case ":scheme": break
-        default: stream.headers.add(nameText, valueText)
+        default: stream.headers.appendLowercased(nameText, valueText)  // HTTP/2 field names are lower-case
         }
         return 0
     }
@@ -213,7 +218,7 @@ final class HTTP2Handler: ProtocolHandler {
     }
 
     private func dispatch(_ request: Request, on stream: HTTP2Stream) {
-        let handle = connection.server.pipeline.dispatch(request, context: connection.loopContext) { [weak self, weak stream] response in
+        let handle = pipeline.dispatch(request, context: connection.loopContext) { [weak self, weak stream] response in
             guard let self, let stream else { return }
             respond(to: stream, with: response, isHead: request.method == "HEAD")
         }

@@ -17,6 +17,14 @@ final class LoopMetrics: Sendable {
         var bucketCounts = [UInt64](repeating: 0, count: LoopMetrics.latencyBuckets.count)
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func observe(_ seconds: Double) {
+            count += 1
+            sum += seconds
+            if let bucket = LoopMetrics.latencyBuckets.firstIndex(where: { seconds <= $0 }) {
+                bucketCounts[bucket] += 1
+            }
+        }
     }
 
     struct State {
@@ -30,13 +38,8 @@ final class LoopMetrics: Sendable {
     func record(route: String, method: String, status: Int, version: HTTPVersion, seconds: Double) {
         state.withLock { state in
             state.requests[RequestKey(route: route, method: method, status: status, version: version.label), default: 0] += 1
-            var histogram = state.latency[route] ?? Histogram()
-            histogram.count += 1
-            histogram.sum += seconds
-            if let bucket = Self.latencyBuckets.firstIndex(where: { seconds <= $0 }) {
-                histogram.bucketCounts[bucket] += 1
-            }
-            state.latency[route] = histogram
+            // Mutated in place: copying the histogram out and back would copy its bucket array per request.
+            state.latency[route, default: Histogram()].observe(seconds)
         }
     }
 

@@ -7,9 +7,11 @@ public struct TLSError: Error, CustomStringConvertible {
     static func fromOpenSSL(_ what: String) -> TLSError {
         var messages: [String] = []
         while case let code = ERR_get_error(), code != 0 {
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            messages.append(String(cString: buffer))
+            var buffer = [UInt8](repeating: 0, count: 256)
+            buffer.withUnsafeMutableBufferPointer { raw in
+                raw.withMemoryRebound(to: CChar.self) { ERR_error_string_n(code, $0.baseAddress, $0.count) }
+            }
+            messages.append(String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self))
         }
         return TLSError(description: "\(what): \(messages.isEmpty ? "unknown OpenSSL error" : messages.joined(separator: "; "))")
     }
