@@ -38,7 +38,9 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     public subscript(_ name: String) -> String? {
         let key = Self.lowercased(name)
-        for field in fields where field.name == key { return field.value }
+        let length = key.utf8.count
+        // Comparing lengths first skips most fields without a string comparison.
+        for field in fields where field.name.utf8.count == length && field.name == key { return field.value }
         return nil
     }
 

@@ -31,6 +31,12 @@ public struct Router: Sendable {
     }
 
     private let root = Node()
+    /// Routes without parameters, by exact path: most requests resolve with one hash lookup.
+    private let staticPaths = StaticPathTable()
+
+    private final class StaticPathTable: @unchecked Sendable {
+        var nodes: [String: Node] = [:]
+    }
 
     public init() {}
 
@@ -57,6 +63,7 @@ public struct Router: Sendable {
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
         node.routes[method] = Route(method: method, pattern: pattern, handler: handler)
+        if !pattern.contains("{") { staticPaths.nodes[Self.normalized(pattern)] = node }
     }
 
     public func get(_ pattern: String, _ handler: Handler) { add("GET", pattern, handler) }
@@ -66,7 +73,8 @@ public struct Router: Sendable {
 
     public func match(method: String, path: String) -> Match {
         var parameters: [String: String] = [:]
-        guard let node = find(root, Self.segments(path)[...], &parameters) else { return .notFound }
+        let staticNode = staticPaths.nodes[path]
+        guard let node = staticNode ?? find(root, Self.segments(path)[...], &parameters) else { return .notFound }
         if let route = node.routes[method] {
             return .found(route, parameters: parameters)
         }
@@ -91,6 +99,10 @@ public struct Router: Sendable {
             }
         }
         return nil
+    }
+
+    private static func normalized(_ pattern: String) -> String {
+        "/" + segments(pattern).joined(separator: "/")
     }
 
     /// "/a/b/" and "/a/b" are the same route; empty inner segments ("/a//b") are kept so they never match.

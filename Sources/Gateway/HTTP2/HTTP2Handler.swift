@@ -1,5 +1,6 @@
 import CNghttp2
 import Core
+import Glibc
 
 /// HTTP/2 on one connection, on nghttp2's server session: nghttp2 does framing, HPACK, flow control and
 /// stream states; this type turns complete streams into requests and responses into frames.
@@ -170,14 +171,17 @@ final class HTTP2Handler: ProtocolHandler {
             }
             return 0
         }
-        let nameText = String(decoding: name, as: UTF8.self)
         let valueText = String(decoding: value, as: UTF8.self)
-        switch nameText {
-        case ":method": stream.method = valueText
-        case ":path": stream.path = valueText
-        case ":authority": stream.authority = valueText
-        case ":scheme": break
-        default: stream.headers.appendLowercased(nameText, valueText)  // HTTP/2 field names are lower-case
+        // Pseudo-headers are recognised by their bytes: no String is made for their names.
+        if name.first == UInt8(ascii: ":") {
+            switch PseudoHeader(name) {
+            case .method: stream.method = valueText
+            case .path: stream.path = valueText
+            case .authority: stream.authority = valueText
+            case .other: break
+            }
+        } else {
+            stream.headers.appendLowercased(String(decoding: name, as: UTF8.self), valueText)  // HTTP/2 names are lower-case
         }
         return 0
     }
@@ -218,9 +222,12 @@ final class HTTP2Handler: ProtocolHandler {
     }
 
     private func dispatch(_ request: Request, on stream: HTTP2Stream) {
-        let handle = pipeline.dispatch(request, context: connection.loopContext) { [weak self, weak stream] response in
-            guard let self, let stream else { return }
-            respond(to: stream, with: response, isHead: request.method == "HEAD")
+        // The stream is found again by id: a weak reference to it would cost an allocation per request.
+        let id = stream.id
+        let isHead = request.method == "HEAD"
+        let handle = pipeline.dispatch(request, context: connection.loopContext) { [weak self] response in
+            guard let self, let stream = streams[id] else { return }
+            respond(to: stream, with: response, isHead: isHead)
         }
         if !stream.responded { stream.inFlight = handle }
     }
@@ -260,14 +267,15 @@ final class HTTP2Handler: ProtocolHandler {
                 })
             }
         }
-        var fields: [(String, String)] = [(":status", String(response.status))]
+        var block = HeaderBlock(capacity: response.headers.count + 2)
+        block.add(":status", String(response.status))
         if case .bytes(let bytes) = response.body, hasBody || isHead {
-            fields.append(("content-length", String(bytes.count)))
+            block.add("content-length", String(bytes.count))
         }
         for field in response.headers where !HTTP1ResponseWriter.isHopByHop(field.name) {
-            fields.append((field.name, field.value))
+            block.add(field.name, field.value, indexed: field.name != "x-request-id" && field.name != "traceparent")
         }
-        HeaderBlock.withNameValues(fields) { nva, count in
+        block.withNameValues { nva, count in
             if hasBody {
                 var provider = nghttp2_data_provider()
                 provider.read_callback = { _, streamID, buffer, length, flags, _, userData in
@@ -375,26 +383,53 @@ final class HTTP2Handler: ProtocolHandler {
 
 /// Lays out header names and values in one buffer and hands nghttp2 an `nghttp2_nv` array pointing into
 /// it; nghttp2 copies them during the submit call.
-enum HeaderBlock {
-    static func withNameValues(_ fields: [(String, String)], _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
-        var storage: [UInt8] = []
-        var ranges: [(Int, Int, Int, Int)] = []
-        ranges.reserveCapacity(fields.count)
-        for (name, value) in fields {
-            let nameStart = storage.count
-            storage.append(contentsOf: name.utf8)
-            let valueStart = storage.count
-            storage.append(contentsOf: value.utf8)
-            ranges.append((nameStart, valueStart - nameStart, valueStart, storage.count - valueStart))
-        }
+struct HeaderBlock {
+    private var storage: [UInt8] = []
+    private var ranges: [(nameStart: Int, nameLength: Int, valueStart: Int, valueLength: Int, flags: UInt8)] = []
+
+    init(capacity: Int) {
+        storage.reserveCapacity(capacity * 40)
+        ranges.reserveCapacity(capacity)
+    }
+
+    /// `indexed: false` keeps a value out of HPACK's dynamic table: unique values (request ids, trace ids)
+    /// would only evict useful entries and cost an insertion per response.
+    mutating func add(_ name: String, _ value: String, indexed: Bool = true) {
+        let nameStart = storage.count
+        storage.append(contentsOf: name.utf8)
+        let valueStart = storage.count
+        storage.append(contentsOf: value.utf8)
+        let flags = indexed ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue
+        ranges.append((nameStart, valueStart - nameStart, valueStart, storage.count - valueStart, UInt8(flags)))
+    }
+
+    mutating func withNameValues(_ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
         storage.append(0)  // never empty, so the base address exists
+        let ranges = self.ranges
         storage.withUnsafeMutableBufferPointer { bytes in
             let base = bytes.baseAddress!
-            let nva = ranges.map { range in
-                nghttp2_nv(name: base + range.0, value: base + range.2, namelen: range.1, valuelen: range.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: ranges.count) { nva in
+                for (index, range) in ranges.enumerated() {
+                    nva[index] = nghttp2_nv(name: base + range.nameStart, value: base + range.valueStart,
+                                            namelen: range.nameLength, valuelen: range.valueLength,
+                                            flags: range.flags)
+                }
+                body(UnsafePointer(nva.baseAddress!), ranges.count)
             }
-            nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
+    }
+}
+
+/// The request pseudo-headers the server reads, matched on raw bytes.
+enum PseudoHeader {
+    case method, path, authority, other
+
+    init(_ name: UnsafeBufferPointer<UInt8>) {
+        func equals(_ literal: StaticString) -> Bool {
+            literal.utf8CodeUnitCount == name.count
+                && literal.withUTF8Buffer { memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }
+        }
+        if equals(":method") { self = .method } else if equals(":path") { self = .path }
+        else if equals(":authority") { self = .authority } else { self = .other }
     }
 }

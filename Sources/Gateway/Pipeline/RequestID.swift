@@ -1,19 +1,31 @@
 /// Request ids: the client's `X-Request-Id` when it is a sane token, else one we generate.
 struct RequestID {
-    private let prefix: String
+    private var bytes: [UInt8]
     private var counter: UInt64 = 0
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// A random per-loop prefix plus a counter: unique across loops and restarts without a random
-    /// draw per request.
+    /// A random per-loop prefix plus a counter ("3f2a…-0000001c"): unique across loops and restarts
+    /// without a random draw per request, formatted in place.
     init() {
         var generator = SystemRandomNumberGenerator()
         let random = generator.next() as UInt64
-        prefix = String(random, radix: 16).leftPadded(to: 16)
+        bytes = [UInt8](repeating: UInt8(ascii: "0"), count: 25)
+        bytes[16] = UInt8(ascii: "-")
+        Self.writeHex(random, into: &bytes, at: 0, digits: 16)
     }
 
     mutating func next() -> String {
         counter &+= 1
-        return prefix + "-" + String(counter, radix: 16).leftPadded(to: 8)
+        Self.writeHex(counter, into: &bytes, at: 17, digits: 8)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func writeHex(_ value: UInt64, into bytes: inout [UInt8], at offset: Int, digits: Int) {
+        var remaining = value
+        for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+            bytes[index] = hexDigits[Int(remaining & 0xF)]
+            remaining >>= 4
+        }
     }
 
     /// Accepts 1–128 visible ASCII characters; anything else could break log lines or headers.

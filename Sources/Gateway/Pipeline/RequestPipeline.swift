@@ -88,7 +88,7 @@ final class RequestPipeline: Sendable {
     private func finish(_ original: Response, for inFlight: InFlightRequest, context: LoopContext) -> Response {
         var response = original
         let request = inFlight.request
-        response.headers.set("x-request-id", request.requestID)
+        if !response.headers.contains("x-request-id") { response.headers.appendLowercased("x-request-id", request.requestID) }
         if let traceparent = request.headers["traceparent"], TraceContext.isValid(traceparent) {
             response.headers.set("traceparent", traceparent)
         }
