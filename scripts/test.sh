@@ -12,6 +12,16 @@ stop_services() {
 }
 trap stop_services EXIT
 
-# The gateway's tests need no external service: they start the real `spice` binary themselves.
 swift build --build-tests
-swift test --skip-build "$@"
+log=$(mktemp)
+services_started+=("rm -f '$log'")
+# XCTest only (no Swift Testing suites), so its summary is the run's closing verdict.
+set +e
+swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1)
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+if [ -n "$summary" ]; then echo "tests: $((total - failed)) passed, $failed failed"; fi
+exit "$status"
