@@ -30,16 +30,21 @@ let package = Package(
 
         .target(name: "Core"),
         .target(name: "Drivers", dependencies: ["Core", "CPostgres", "CCurl", "CRdKafka", "COpenSSL"]),
-        .target(name: "Write", dependencies: ["Core", "Drivers"]),
+        // schema/: numbered SQL migrations and the envelope's JSON Schema, shipped inside the binary's bundle.
+        .target(name: "Schema", path: "schema", exclude: ["event-envelope.schema.json"],
+                resources: [.copy("migrations")]),
+        .target(name: "Write", dependencies: ["Core", "Drivers", "Schema"]),
         .target(name: "Read", dependencies: ["Core", "Drivers"]),
         .target(name: "Gateway", dependencies: ["Core", "Drivers", "Write", "Read", "CNghttp2", "COpenSSL", "CLinux"]),
         .executableTarget(name: "spice", dependencies: [
-            "Gateway", "Core",
+            "Gateway", "Core", "Write", "Drivers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Core"]),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "Core"]),
+        .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers"]),
         .testTarget(name: "EndToEndTests", dependencies: ["spice"],
                     resources: [.copy("Scripts")]),
     ],

@@ -1,0 +1,184 @@
+import Glibc
+import Core
+import Drivers
+import Synchronization
+
+/// The embedded event store: a local directory with exactly the S3 key layout (`EventStoreKeys`), every
+/// object written once and fsynced before an append returns.
+///
+/// - **One writer, group commit.** Appends queue for a dedicated writer thread, which commits everything
+///   waiting as one batch (see `BatchCommitter`): the fsyncs of a batch run in parallel, once per object
+///   and once per distinct directory, so concurrent appenders share journal commits instead of queueing
+///   behind each other's fsyncs.
+/// - **Write-once.** An object becomes visible by `link()` of a synced temporary file, which never
+///   replaces an existing name; the envelope is durable before its indexes, `by-event-id` (the existence
+///   check) before the by-aggregate and by-date entries.
+/// - **Readers** run on their own threads and never see a name that is not yet durable.
+/// - **One process per directory**: the store holds an exclusive `flock` on `{directory}/.lock`.
+///
+/// Blocking calls run on the store's own threads (a writer, sync threads, reader threads), never on the
+/// cooperative pool. Call `close()` to stop them (deinit does it too).
+public final class FileEventStore: EventStore {
+    public struct Options: Sendable {
+        /// Most appends committed as one batch.
+        public var maximumBatch: Int
+        /// Threads issuing a batch's fsyncs in parallel.
+        public var syncThreads: Int
+        /// Threads serving reads (`event`, `events`, `tail`).
+        public var readThreads: Int
+
+        public init(maximumBatch: Int = 1024, syncThreads: Int = 32, readThreads: Int = 4) {
+            self.maximumBatch = maximumBatch
+            self.syncThreads = syncThreads
+            self.readThreads = readThreads
+        }
+    }
+
+    /// Counters since the store was opened (for benchmarks and metrics).
+    public struct Statistics: Sendable, Equatable {
+        public var appendRequests: Int
+        public var batches: Int
+        public var largestBatch: Int
+        public var fileFsyncs: Int
+        public var directoryFsyncs: Int
+        /// Writer time by phase: planning (serializing, existence checks, payload comparison), writing
+        /// and syncing the temporary files, and the publishing stages (links + directory syncs).
+        public var planNanoseconds: Int
+        public var fileSyncNanoseconds: Int
+        public var publishNanoseconds: Int
+        public var fsyncs: Int { fileFsyncs + directoryFsyncs }
+    }
+
+    /// The root directory (absolute).
+    public let directory: String
+    private let files: StoreFiles
+    private let reader: StoreReader
+    private let gate = ReadWriteGate()
+    private let queue = AppendQueue()
+    private let syncPool: BlockingPool
+    private let readPool: BlockingPool
+    private let writerThread: pthread_t
+    private let lockFD: Int32
+    private let closed = Atomic<Bool>(false)
+
+    /// Opens (creating it if needed) the store rooted at `directory`.
+    public init(directory: String, options: Options = Options()) throws(EventStoreError) {
+        var root = directory
+        if !root.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { throw .io(SystemError("getcwd").description) }
+            root = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + root
+        }
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        self.directory = root
+
+        // Create the root (and ancestors), durably.
+        var created: [String] = []
+        var current = ""
+        for segment in root.split(separator: "/") {
+            current += "/" + segment
+            if mkdir(current, 0o755) == 0 { created.append(current) }
+            else if errno != EEXIST { throw .io(SystemError("mkdir(\(current))").description) }
+        }
+        let counters = FsyncCounters()
+        let files = StoreFiles(root: root, counters: counters)
+        for path in created {
+            let code = files.syncDirectory(StoreFiles.parent(of: path))
+            if code != 0 { throw .io(SystemErrorText.describe("fsync(\(StoreFiles.parent(of: path)))", code)) }
+        }
+
+        let lockPath = root + "/.lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(SystemError("open(\(lockPath))").description) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            Glibc.close(fd)
+            if code == EWOULDBLOCK {
+                throw .io("the event store at \(root) is in use by another store instance or process (\(lockPath) is locked)")
+            }
+            throw .io(SystemErrorText.describe("flock(\(lockPath))", code))
+        }
+        lockFD = fd
+
+        self.files = files
+        self.reader = StoreReader(files: files)
+        syncPool = BlockingPool(name: "es-sync", threads: options.syncThreads)
+        readPool = BlockingPool(name: "es-read", threads: options.readThreads)
+        let committer = BatchCommitter(files: files, gate: gate, syncPool: syncPool)
+        let maximumBatch = max(1, options.maximumBatch)
+        writerThread = startThread(name: "es-writer") { [queue] in
+            while let batch = queue.takeBatch(maximum: maximumBatch) {
+                let results = committer.commit(batch.map(\.envelope))
+                for (request, result) in zip(batch, results) { request.continuation.resume(returning: result) }
+            }
+        }
+    }
+
+    deinit { close() }
+
+    /// Commits what is queued, stops the threads and releases the directory lock. Later appends fail
+    /// with `.io`. Blocks briefly; idempotent.
+    public func close() {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        queue.stop()
+        pthread_join(writerThread, nil)
+        syncPool.shutdown()
+        readPool.shutdown()
+        Glibc.close(lockFD)
+    }
+
+    public var statistics: Statistics {
+        let c = files.counters
+        return Statistics(appendRequests: c.appendRequests.load(ordering: .relaxed), batches: c.batches.load(ordering: .relaxed),
+                          largestBatch: c.largestBatch.load(ordering: .relaxed), fileFsyncs: c.files.load(ordering: .relaxed),
+                          directoryFsyncs: c.directories.load(ordering: .relaxed),
+                          planNanoseconds: c.planNanoseconds.load(ordering: .relaxed),
+                          fileSyncNanoseconds: c.fileSyncNanoseconds.load(ordering: .relaxed),
+                          publishNanoseconds: c.publishNanoseconds.load(ordering: .relaxed))
+    }
+
+    // MARK: EventStore
+
+    public func append(_ envelope: EventEnvelope) async throws(EventStoreError) -> AppendOutcome {
+        let queue = self.queue
+        let directory = self.directory
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<StoreAppendResult, Never>) in
+            if !queue.enqueue(.init(envelope: envelope, continuation: continuation)) {
+                continuation.resume(returning: .failure(.io("the event store at \(directory) is closed")))
+            }
+        }
+        return try result.get()
+    }
+
+    public func event(id: String) async throws(EventStoreError) -> EventEnvelope? {
+        try await read { reader throws(EventStoreError) in try reader.event(id: id) }
+    }
+
+    public func events(aggregateType: String, aggregateId: String, fromSequence: Int) async throws(EventStoreError) -> [EventEnvelope] {
+        try await read { reader throws(EventStoreError) in
+            try reader.events(aggregateType: aggregateType, aggregateId: aggregateId, fromSequence: fromSequence)
+        }
+    }
+
+    public func tail(after position: EventStorePosition?, limit: Int) async throws(EventStoreError)
+        -> [(position: EventStorePosition, envelope: EventEnvelope)] {
+        let entries: [TailEntry] = try await read { reader throws(EventStoreError) in
+            try reader.tail(after: position, limit: limit).map { TailEntry(position: $0.position, envelope: $0.envelope) }
+        }
+        return entries.map { ($0.position, $0.envelope) }
+    }
+
+    private struct TailEntry: Sendable {
+        let position: EventStorePosition
+        let envelope: EventEnvelope
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (StoreReader) throws(EventStoreError) -> T) async throws(EventStoreError) -> T {
+        guard !closed.load(ordering: .acquiring) else { throw .io("the event store at \(directory) is closed") }
+        let reader = self.reader
+        let gate = self.gate
+        return try await readPool.run { () throws(EventStoreError) -> T in
+            try gate.withShared { () throws(EventStoreError) -> T in try body(reader) }
+        }
+    }
+}

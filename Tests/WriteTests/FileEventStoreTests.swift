@@ -1,0 +1,467 @@
+import XCTest
+import Foundation
+import Glibc
+@testable import Write
+import Core
+
+final class FileEventStoreTests: XCTestCase {
+    private var directories: [String] = []
+
+    override func tearDown() {
+        for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+        directories = []
+        super.tearDown()
+    }
+
+    private func makeDirectory() -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("event-store-\(EventID.random())").path
+        directories.append(path)
+        return path
+    }
+
+    private func makeStore(_ directory: String? = nil) throws -> (FileEventStore, String) {
+        let root = directory ?? makeDirectory()
+        return (try FileEventStore(directory: root), root)
+    }
+
+    static let day1: Int64 = 1_795_334_139_123   // 2026-11-22T07:55:39.123Z
+    static let dayMs: Int64 = 86_400_000
+
+    private func envelope(id: String = EventID.random(), type: String = "INSTANCE_CREATED", aggregateType: String = "Instance",
+                          aggregate: String = "db1:main:Person:p-1", at ms: Int64 = FileEventStoreTests.day1,
+                          sequence: Int? = 1, data: JSONValue = ["name": "Ada"], topic: String = "instance_events") -> EventEnvelope {
+        EventEnvelope(eventId: id, eventType: type, aggregateType: aggregateType, aggregateId: aggregate, occurredAtMilliseconds: ms,
+                      actor: "alice", data: data,
+                      metadata: EventMetadata(kind: .domain, kafkaTopic: topic, service: "instance-worker", commandId: "c1"),
+                      sequenceNumber: sequence)
+    }
+
+    /// The EventStoreError `body` throws (nil when it succeeds; any other error fails the test).
+    private func caught<T>(_ body: () async throws -> T, line: UInt = #line) async -> EventStoreError? {
+        do { _ = try await body(); return nil } catch let error as EventStoreError { return error } catch {
+            XCTFail("unexpected error \(error)", line: line)
+            return nil
+        }
+    }
+
+    private static func attempt(_ store: FileEventStore, _ envelope: EventEnvelope) async -> StoreAppendResult {
+        do throws(EventStoreError) { return .success(try await store.append(envelope)) } catch { return .failure(error) }
+    }
+
+    private func read(_ root: String, _ key: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: root + "/" + key) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private func write(_ root: String, _ key: String, _ text: String) {
+        _ = FileManager.default.createFile(atPath: root + "/" + key, contents: Data(text.utf8))
+    }
+
+    private func remove(_ root: String, _ key: String) throws {
+        try FileManager.default.removeItem(atPath: root + "/" + key)
+    }
+
+    /// Every file under root, relative, sorted.
+    private func allFiles(_ root: String) -> [String] {
+        var result: [String] = []
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                result.append(path)
+            }
+        }
+        return result.sorted()
+    }
+
+    // MARK: Basics
+
+    func testAppendThenReadById() async throws {
+        let (store, _) = try makeStore()
+        defer { store.close() }
+        let e = envelope()
+        let outcome = try await store.append(e)
+        XCTAssertEqual(outcome, .appended)
+        let stored = try await store.event(id: e.eventId)
+        XCTAssertEqual(stored, e)
+        let upper = try await store.event(id: e.eventId.uppercased())
+        XCTAssertEqual(upper, e)
+        let missing = try await store.event(id: EventID.random())
+        XCTAssertNil(missing)
+        let traversal = try await store.event(id: "../../etc/passwd")
+        XCTAssertNil(traversal)
+    }
+
+    func testObjectsAreWrittenAtTheExactKeysWithIndexBodies() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let id = "966b5393-6c11-5b20-a88a-3a30e5e9acba"
+        let e = envelope(id: id, sequence: 7)
+        _ = try await store.append(e)
+        let eventKey = "events/2026/11/22/Instance/db1%3Amain%3APerson%3Ap-1/\(id).json"
+        let indexBody = #"{"aggregate_id":"db1:main:Person:p-1","aggregate_type":"Instance","event_id":"\#(id)","#
+            + #""event_type":"INSTANCE_CREATED","kafka_topic":"instance_events","occurred_at":"2026-11-22T07:55:39.123Z","#
+            + #""s3_key":"\#(eventKey)","schema_version":"1","sequence_number":7}"#
+        XCTAssertEqual(allFiles(root), [
+            ".lock",
+            eventKey,
+            "indexes/by-aggregate/Instance/db1%3Amain%3APerson%3Ap-1/00000000000000000007_\(id).json",
+            "indexes/by-date/2026/11/22/1795334139123_\(id).json",
+            "indexes/by-event-id/\(id).json",
+        ])
+        XCTAssertEqual(read(root, eventKey), JSONWriter.string(e.json))
+        XCTAssertEqual(read(root, "indexes/by-event-id/\(id).json"), indexBody)
+        XCTAssertEqual(read(root, "indexes/by-date/2026/11/22/1795334139123_\(id).json"), indexBody)
+        XCTAssertEqual(read(root, "indexes/by-aggregate/Instance/db1%3Amain%3APerson%3Ap-1/00000000000000000007_\(id).json"), indexBody)
+
+        // Without a sequence number there is no by-aggregate entry.
+        let loose = envelope(aggregateType: "Database", aggregate: "db1", sequence: nil)
+        _ = try await store.append(loose)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/indexes/by-event-id/\(loose.eventId).json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/indexes/by-aggregate/Database"))
+        XCTAssertEqual(allFiles(root).count, 5 + 3)
+    }
+
+    // MARK: Idempotency
+
+    func testSameIdAndPayloadIsAlreadyPresent() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let e = envelope(sequence: 1)
+        _ = try await store.append(e)
+        let before = allFiles(root)
+        let again = try await store.append(e)
+        XCTAssertEqual(again, .alreadyPresent)
+        // Another sequence number or topic is still the same event (they are not part of the payload).
+        let retried = try await store.append(envelope(id: e.eventId, sequence: 5, topic: "other"))
+        XCTAssertEqual(retried, .alreadyPresent)
+        XCTAssertEqual(allFiles(root), before)
+        let stored = try await store.event(id: e.eventId)
+        XCTAssertEqual(stored?.sequenceNumber, 1)
+    }
+
+    func testSameIdWithAnotherPayloadIsRefusedAndTheStoredObjectIsUnchanged() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let e = envelope()
+        _ = try await store.append(e)
+        let key = EventStoreKeys.eventKey(for: e)
+        let bytes = read(root, key)
+        let files = allFiles(root)
+        let changedData = await caught { try await store.append(envelope(id: e.eventId, data: ["name": "Eve"])) }
+        XCTAssertEqual(changedData, .eventIdReused(eventId: e.eventId))
+        XCTAssertEqual(changedData?.problem.status, 409)
+        // Another day and aggregate (so another key): found through by-event-id all the same.
+        let elsewhere = await caught { try await store.append(envelope(id: e.eventId, aggregate: "db2:x", at: Self.day1 + 3 * Self.dayMs)) }
+        XCTAssertEqual(elsewhere, .eventIdReused(eventId: e.eventId))
+        XCTAssertEqual(read(root, key), bytes)
+        XCTAssertEqual(allFiles(root), files)
+        let stored = try await store.event(id: e.eventId)
+        XCTAssertEqual(stored, e)
+    }
+
+    func testMissingIndexEntriesAreRepairedByAReappend() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let e = envelope(sequence: 4)
+        _ = try await store.append(e)
+        let complete = allFiles(root)
+        // A crash after the envelope and by-event-id, before the other indexes.
+        try remove(root, EventStoreKeys.byDateKey(for: e))
+        try remove(root, EventStoreKeys.byAggregateKey(for: e)!)
+        let first = try await store.append(e)
+        XCTAssertEqual(first, .alreadyPresent)
+        XCTAssertEqual(allFiles(root), complete)
+        // A crash right after the envelope object: no index at all.
+        try remove(root, EventStoreKeys.byEventIdKey(eventId: e.eventId))
+        try remove(root, EventStoreKeys.byDateKey(for: e))
+        try remove(root, EventStoreKeys.byAggregateKey(for: e)!)
+        let invisible = try await store.event(id: e.eventId)
+        XCTAssertNil(invisible)
+        let tailBefore = try await store.tail(after: nil, limit: 10)
+        XCTAssertTrue(tailBefore.isEmpty)
+        // Another payload for that id is refused even so (the envelope's own key is checked).
+        let conflicting = await caught { try await store.append(envelope(id: e.eventId, sequence: 4, data: ["name": "Eve"])) }
+        XCTAssertEqual(conflicting, .eventIdReused(eventId: e.eventId))
+        XCTAssertEqual(allFiles(root).count, 2)
+        let second = try await store.append(e)
+        XCTAssertEqual(second, .alreadyPresent)
+        XCTAssertEqual(allFiles(root), complete)
+        let tailAfter = try await store.tail(after: nil, limit: 10)
+        XCTAssertEqual(tailAfter.map(\.envelope), [e])
+    }
+
+    func testDuplicatesInsideOneBatch() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let e = envelope()
+        let outcomes = await withTaskGroup(of: StoreAppendResult.self) { group in
+            for _ in 0..<20 { group.addTask { await Self.attempt(store, e) } }
+            var all: [StoreAppendResult] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        XCTAssertEqual(outcomes.filter { $0 == .success(.appended) }.count, 1)
+        XCTAssertEqual(outcomes.filter { $0 == .success(.alreadyPresent) }.count, 19)
+
+        let id = EventID.random()
+        let rivals = await withTaskGroup(of: StoreAppendResult.self) { group in
+            for n in 0..<10 {
+                let candidate = envelope(id: id, data: ["n": .number(Double(n))])
+                group.addTask { await Self.attempt(store, candidate) }
+            }
+            var all: [StoreAppendResult] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        XCTAssertEqual(rivals.filter { $0 == .success(.appended) }.count, 1)
+        XCTAssertEqual(rivals.filter { $0 == .failure(.eventIdReused(eventId: id)) }.count, 9)
+        XCTAssertEqual(allFiles(root).count, 1 + 4 + 4)
+    }
+
+    func testInvalidEnvelopesAreRefused() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        var bad = envelope()
+        bad.eventId = "../../x"
+        let error = await caught { try await store.append(bad) }
+        guard case .invalidEnvelope(let problem)? = error else { return XCTFail("\(String(describing: error))") }
+        XCTAssertEqual(problem.field, "event.event_id")
+        var empty = envelope()
+        empty.aggregateId = ""
+        let emptyError = await caught { try await store.append(empty) }
+        guard case .invalidEnvelope? = emptyError else { return XCTFail("\(String(describing: emptyError))") }
+        XCTAssertEqual(allFiles(root), [".lock"])
+    }
+
+    // MARK: Reading
+
+    func testEventsOfAnAggregateAreOrderedBySequence() async throws {
+        let (store, _) = try makeStore()
+        defer { store.close() }
+        var expected: [EventEnvelope] = []
+        for sequence in [3, 1, 10, 2] {
+            let e = envelope(aggregate: "db1:main:Person:a", at: Self.day1 + Int64(sequence) * Self.dayMs, sequence: sequence)
+            _ = try await store.append(e)
+            expected.append(e)
+        }
+        _ = try await store.append(envelope(aggregate: "db1:main:Person:b", sequence: 1))
+        _ = try await store.append(envelope(aggregate: "db1:main:Person:a", sequence: nil))
+        expected.sort { $0.sequenceNumber! < $1.sequenceNumber! }
+        let all = try await store.events(aggregateType: "Instance", aggregateId: "db1:main:Person:a")
+        XCTAssertEqual(all, expected)
+        let later = try await store.events(aggregateType: "Instance", aggregateId: "db1:main:Person:a", fromSequence: 3)
+        XCTAssertEqual(later.map(\.sequenceNumber), [3, 10])
+        let none = try await store.events(aggregateType: "Instance", aggregateId: "nobody", fromSequence: 0)
+        XCTAssertEqual(none, [])
+        let empty = try await store.events(aggregateType: "Instance", aggregateId: "", fromSequence: 0)
+        XCTAssertEqual(empty, [])
+    }
+
+    func testTailAcrossDaysIsOrderedAndResumesFromAPosition() async throws {
+        let (store, _) = try makeStore()
+        defer { store.close() }
+        var all: [EventEnvelope] = []
+        // Three days (one a month and a year boundary later), several events per day, appended shuffled.
+        let starts: [Int64] = [Self.day1, Self.day1 + Self.dayMs, Self.day1 + 45 * Self.dayMs]
+        for start in starts {
+            for k in 0..<4 { all.append(envelope(aggregate: "agg-\(k)", at: start + Int64(k % 2) * 1000, sequence: nil)) }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for e in all.shuffled(using: &generator) { _ = try await store.append(e) }
+        let ordered = all.sorted { (EventStoreKeys.byDateKey(for: $0)).utf8.lexicographicallyPrecedes(EventStoreKeys.byDateKey(for: $1).utf8) }
+        XCTAssertTrue(ordered.map(\.occurredAtMilliseconds) == ordered.map(\.occurredAtMilliseconds).sorted())
+
+        let everything = try await store.tail(after: nil, limit: 100)
+        XCTAssertEqual(everything.map(\.envelope), ordered)
+        XCTAssertEqual(everything.map(\.position.key), ordered.map { EventStoreKeys.byDateKey(for: $0) })
+
+        var pages: [EventEnvelope] = []
+        var position: EventStorePosition?
+        while true {
+            let page = try await store.tail(after: position, limit: 5)
+            if page.isEmpty { break }
+            XCTAssertLessThanOrEqual(page.count, 5)
+            pages += page.map(\.envelope)
+            position = page.last!.position
+        }
+        XCTAssertEqual(pages, ordered)
+        let afterEnd = try await store.tail(after: everything.last!.position, limit: 10)
+        XCTAssertTrue(afterEnd.isEmpty)
+        // A position on a day without entries (between day 2 and day 3) resumes at day 3.
+        let between = EventStorePosition(key: EventStoreKeys.byDateDirectory(milliseconds: Self.day1 + 10 * Self.dayMs) + "0000000000000_x")
+        let resumed = try await store.tail(after: between, limit: 100)
+        XCTAssertEqual(resumed.map(\.envelope), Array(ordered.suffix(4)))
+        let none = try await store.tail(after: nil, limit: 0)
+        XCTAssertTrue(none.isEmpty)
+        // A late entry (older occurred_at than the position) appears before it: the publisher's look-back finds it.
+        let late = envelope(at: Self.day1 - 1, sequence: nil)
+        _ = try await store.append(late)
+        let fromStart = try await store.tail(after: nil, limit: 1)
+        XCTAssertEqual(fromStart.first?.envelope, late)
+    }
+
+    func testUnsafeAggregateIdCharactersAreEncoded() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let aggregate = "db/1:main:../../Per son%2F.x"
+        let e = envelope(aggregateType: "../Type", aggregate: aggregate, sequence: 2)
+        _ = try await store.append(e)
+        let encodedType = "%2E.%2FType"
+        let encodedId = "db%2F1%3Amain%3A..%2F..%2FPer%20son%252F.x"
+        XCTAssertEqual(EventStoreKeys.eventKey(for: e), "events/2026/11/22/\(encodedType)/\(encodedId)/\(e.eventId).json")
+        XCTAssertTrue(allFiles(root).contains("events/2026/11/22/\(encodedType)/\(encodedId)/\(e.eventId).json"))
+        XCTAssertTrue(allFiles(root).contains("indexes/by-aggregate/\(encodedType)/\(encodedId)/00000000000000000002_\(e.eventId).json"))
+        XCTAssertEqual(allFiles(root).count, 5)
+        let byAggregate = try await store.events(aggregateType: "../Type", aggregateId: aggregate, fromSequence: 0)
+        XCTAssertEqual(byAggregate, [e])
+        let tail = try await store.tail(after: nil, limit: 10)
+        XCTAssertEqual(tail.map(\.envelope), [e])
+    }
+
+    // MARK: Corruption
+
+    func testCorruptObjectsAreReportedWithTheirKey() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let e = envelope(sequence: 1)
+        _ = try await store.append(e)
+        let eventKey = EventStoreKeys.eventKey(for: e)
+        try remove(root, eventKey)
+        write(root, eventKey, "{\"event_id\": tru")
+
+        func expectCorrupt(_ key: String, _ error: EventStoreError?, line: UInt = #line) {
+            guard case .corrupt(let reported, _)? = error else { return XCTFail("expected corrupt, got \(String(describing: error))", line: line) }
+            XCTAssertEqual(reported, key, line: line)
+        }
+        expectCorrupt(eventKey, await caught { try await store.event(id: e.eventId) })
+        expectCorrupt(eventKey, await caught { try await store.tail(after: nil, limit: 10) })
+        expectCorrupt(eventKey, await caught { try await store.events(aggregateType: "Instance", aggregateId: e.aggregateId, fromSequence: 0) })
+        expectCorrupt(eventKey, await caught { try await store.append(e) })
+
+        // A valid envelope of another event at this key.
+        try remove(root, eventKey)
+        write(root, eventKey, JSONWriter.string(envelope().json))
+        expectCorrupt(eventKey, await caught { try await store.event(id: e.eventId) })
+
+        // Index bodies: not JSON, no s3_key, an s3_key outside the events tree, naming a missing envelope.
+        let indexKey = EventStoreKeys.byEventIdKey(eventId: e.eventId)
+        for body in ["garbage", "{}", #"{"s3_key":"../../../etc/passwd"}"#, #"{"s3_key":"events/2026/11/22/a/b/\#(EventID.random()).json"}"#] {
+            try remove(root, indexKey)
+            write(root, indexKey, body)
+            expectCorrupt(indexKey, await caught { try await store.event(id: e.eventId) })
+        }
+
+        // A stray name in a by-date directory.
+        let stray = "indexes/by-date/2026/11/21/not-an-index.json"
+        try FileManager.default.createDirectory(atPath: root + "/indexes/by-date/2026/11/21", withIntermediateDirectories: true)
+        write(root, stray, "{}")
+        expectCorrupt(stray, await caught { try await store.tail(after: nil, limit: 10) })
+    }
+
+    func testTemporaryFilesLeftByACrashAreIgnored() async throws {
+        let (store, root) = try makeStore()
+        defer { store.close() }
+        let e = envelope(sequence: 1)
+        _ = try await store.append(e)
+        for key in [EventStoreKeys.byDateDirectory(milliseconds: e.occurredAtMilliseconds),
+                    EventStoreKeys.byAggregateDirectory(aggregateType: e.aggregateType, aggregateId: e.aggregateId),
+                    EventStoreKeys.byEventIdPrefix] {
+            write(root, key + ".tmp-deadbeef", "{\"half")
+        }
+        let tail = try await store.tail(after: nil, limit: 10)
+        XCTAssertEqual(tail.map(\.envelope), [e])
+        let stream = try await store.events(aggregateType: e.aggregateType, aggregateId: e.aggregateId, fromSequence: 0)
+        XCTAssertEqual(stream, [e])
+        let next = envelope(sequence: 2)
+        let outcome = try await store.append(next)
+        XCTAssertEqual(outcome, .appended)
+    }
+
+    // MARK: Lifecycle and durability
+
+    func testOneStorePerDirectoryAndDataSurvivesReopening() async throws {
+        let (store, root) = try makeStore()
+        let e = envelope()
+        _ = try await store.append(e)
+        XCTAssertThrowsError(try FileEventStore(directory: root)) { error in
+            guard case .io(let message)? = error as? EventStoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("in use"), message)
+        }
+        store.close()
+        let closedAppend = await caught { try await store.append(envelope()) }
+        guard case .io? = closedAppend else { return XCTFail("\(String(describing: closedAppend))") }
+        let reopened = try FileEventStore(directory: root)
+        defer { reopened.close() }
+        let stored = try await reopened.event(id: e.eventId)
+        XCTAssertEqual(stored, e)
+        let again = try await reopened.append(e)
+        XCTAssertEqual(again, .alreadyPresent)
+    }
+
+    func test200ConcurrentAppendsAreAllDurableAndListed() async throws {
+        let (store, root) = try makeStore()
+        let envelopes = (0..<200).map { n in
+            envelope(aggregate: "db1:main:Person:p\(n % 20)", at: Self.day1 + Int64(n) * 60_000, sequence: n / 20 + 1)
+        }
+        let outcomes = try await withThrowingTaskGroup(of: AppendOutcome.self) { group in
+            for e in envelopes { group.addTask { try await store.append(e) } }
+            var all: [AppendOutcome] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        XCTAssertEqual(outcomes.count, 200)
+        XCTAssertTrue(outcomes.allSatisfy { $0 == .appended })
+        let statistics = store.statistics
+        XCTAssertEqual(statistics.appendRequests, 200)
+        XCTAssertGreaterThan(statistics.largestBatch, 1, "concurrent appends should share batches")
+        store.close()
+        XCTAssertFalse(allFiles(root).contains { $0.split(separator: "/").last!.hasPrefix(".tmp") })
+
+        let reopened = try FileEventStore(directory: root)
+        defer { reopened.close() }
+        let tail = try await reopened.tail(after: nil, limit: 1000)
+        XCTAssertEqual(tail.map(\.envelope), envelopes)
+        for e in envelopes.prefix(20) {
+            let stored = try await reopened.event(id: e.eventId)
+            XCTAssertEqual(stored, e)
+        }
+        let stream = try await reopened.events(aggregateType: "Instance", aggregateId: "db1:main:Person:p7")
+        XCTAssertEqual(stream.map(\.sequenceNumber), Array(1...10))
+    }
+
+    /// Prints throughput and fsyncs per append for 1 and 32 concurrent appenders (figures, not assertions).
+    func testGroupCommitFigures() async throws {
+        func ms(_ nanoseconds: Int, _ batches: Int) -> String { String(format: "%.2f", Double(nanoseconds) / 1e6 / Double(max(batches, 1))) }
+        func measure(appenders: Int, perAppender: Int) async throws -> String {
+            let (store, _) = try makeStore()
+            defer { store.close() }
+            let streams = (0..<appenders).map { a in
+                (0..<perAppender).map { n in envelope(aggregate: "db1:main:Person:w\(a)", at: Self.day1 + Int64(n), sequence: n + 1) }
+            }
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for stream in streams {
+                    group.addTask {
+                        for e in stream { _ = try await store.append(e) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let s = store.statistics
+            let total = Double(appenders * perAppender)
+            return "appenders=\(appenders) appends=\(Int(total)) appends/s=\(Int(total / seconds)) "
+                + "batches=\(s.batches) largestBatch=\(s.largestBatch) "
+                + "fsyncs/append=\(String(format: "%.2f", Double(s.fsyncs) / total)) "
+                + "(files \(String(format: "%.2f", Double(s.fileFsyncs) / total)), dirs \(String(format: "%.2f", Double(s.directoryFsyncs) / total))) "
+                + "writer ms/batch: plan \(ms(s.planNanoseconds, s.batches)) "
+                + "write+sync \(ms(s.fileSyncNanoseconds, s.batches)) publish \(ms(s.publishNanoseconds, s.batches))"
+        }
+        let one = try await measure(appenders: 1, perAppender: 300)
+        let many = try await measure(appenders: 32, perAppender: 50)
+        print("GROUP-COMMIT \(one)")
+        print("GROUP-COMMIT \(many)")
+    }
+}
