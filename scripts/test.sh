@@ -12,6 +12,13 @@ stop_services() {
 }
 trap stop_services EXIT
 
+# PostgreSQL for the tests: one throwaway cluster; tests create their own databases in it.
+pg_dir=$(mktemp -d /tmp/spice-test-pg.XXXXXX)
+services_started+=("scripts/services/postgres.sh stop '$pg_dir'; rm -rf '$pg_dir'")
+SPICE_TEST_DATABASE_URL=$(scripts/services/postgres.sh start "$pg_dir")
+export SPICE_TEST_DATABASE_URL SPICE_TEST_POSTGRES_DIR="$pg_dir"
+echo "test services: PostgreSQL at $SPICE_TEST_DATABASE_URL"
+
 swift build --build-tests
 log=$(mktemp)
 services_started+=("rm -f '$log'")

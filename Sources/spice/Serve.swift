@@ -10,8 +10,10 @@ struct Serve: ParsableCommand {
     func run() throws {
         let environment = EnvironmentReader(CommandEnvironment.variables())
         let config: GatewayConfig
+        let storageConfig: StorageConfig
         do {
             config = try GatewayConfig.fromEnvironment(environment, processorCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            storageConfig = try StorageConfig(environment)
         } catch {
             CommandEnvironment.fail("\(error)")
         }
@@ -19,9 +21,19 @@ struct Serve: ParsableCommand {
         // Block the shutdown signals before any thread starts, so only sigwait below receives them.
         let signals = ShutdownSignals.block()
 
+        let storage: Storage
+        do {
+            storage = try Storage.start(storageConfig) { CommandEnvironment.log($0) }
+        } catch {
+            CommandEnvironment.fail("\(error)")
+        }
+
         let readiness = Readiness()
+        let client = storage.client
+        readiness.register("postgres") { await client.isReachable() }
         let router = Router()
         SystemRoutes.register(on: router, readiness: readiness)
+        WriteAPI.register(on: router, write: storage.write, limits: config.limits)
         if config.diagnosticRoutes {
             DiagnosticRoutes.register(on: router)
         }
@@ -30,6 +42,7 @@ struct Serve: ParsableCommand {
         do {
             server = try HTTPServer(config: config, router: router)
         } catch {
+            storage.stop()
             CommandEnvironment.fail("cannot start the gateway: \(error)")
         }
         server.start()
@@ -41,6 +54,7 @@ struct Serve: ParsableCommand {
         CommandEnvironment.log("received \(received == SIGTERM ? "SIGTERM" : "SIGINT"): draining (up to \(config.limits.shutdownGraceMs) ms)")
         readiness.markDraining()
         server.shutdown()
+        storage.stop()
         CommandEnvironment.log("spice stopped")
     }
 }

@@ -63,7 +63,7 @@ final class CrossCuttingTests: XCTestCase {
     func testReadyzAndMetrics() throws {
         server = try SpiceServer()
         let ready = try Command.run("curl", ["-sS", "-w", " %{http_code}", "\(server.baseURL)/readyz"])
-        XCTAssertEqual(ready.output, "{\"checks\":{\"server\":\"ok\"},\"status\":\"ready\"} 200")
+        XCTAssertEqual(ready.output, "{\"checks\":{\"postgres\":\"ok\",\"server\":\"ok\"},\"status\":\"ready\"} 200")
         for _ in 0..<3 { _ = try Command.run("curl", ["-sS", "--http2-prior-knowledge", "\(server.baseURL)/healthz"]) }
         _ = try Command.run("curl", ["-sS", "-X", "DELETE", "\(server.baseURL)/healthz"])
         let metrics = try Command.run("curl", ["-sS", "-i", "\(server.baseURL)/metrics"]).output

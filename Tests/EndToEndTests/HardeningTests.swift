@@ -96,7 +96,7 @@ final class AttackRun: @unchecked Sendable {
     }
 
     func wait() -> CommandResult {
-        process.waitUntilExit()
+        _ = Command.waitForExit(process, timeout: 120)
         let (stdout, stderr) = collector.finish()
         return CommandResult(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
     }

@@ -13,6 +13,8 @@ public struct Route: Sendable {
     /// The pattern as registered ("/api/v1/commands/{id}/status"): the metrics and log label.
     public let pattern: String
     public let handler: Handler
+    /// Overrides the server's request timeout for routes that legitimately wait (sync commands wait up to 300 s).
+    public let timeoutMs: UInt64?
 }
 
 /// Maps method + path to a route. Literal segments win over `{parameter}` segments; a path that
@@ -40,7 +42,7 @@ public struct Router: Sendable {
 
     public init() {}
 
-    public func add(_ method: String, _ pattern: String, _ handler: Handler) {
+    public func add(_ method: String, _ pattern: String, _ handler: Handler, timeoutMs: UInt64? = nil) {
         var node = root
         for segment in Self.segments(pattern) {
             if segment.hasPrefix("{"), segment.hasSuffix("}") {
@@ -62,14 +64,14 @@ public struct Router: Sendable {
             }
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
-        node.routes[method] = Route(method: method, pattern: pattern, handler: handler)
+        node.routes[method] = Route(method: method, pattern: pattern, handler: handler, timeoutMs: timeoutMs)
         if !pattern.contains("{") { staticPaths.nodes[Self.normalized(pattern)] = node }
     }
 
-    public func get(_ pattern: String, _ handler: Handler) { add("GET", pattern, handler) }
-    public func post(_ pattern: String, _ handler: Handler) { add("POST", pattern, handler) }
-    public func put(_ pattern: String, _ handler: Handler) { add("PUT", pattern, handler) }
-    public func delete(_ pattern: String, _ handler: Handler) { add("DELETE", pattern, handler) }
+    public func get(_ pattern: String, _ handler: Handler, timeoutMs: UInt64? = nil) { add("GET", pattern, handler, timeoutMs: timeoutMs) }
+    public func post(_ pattern: String, _ handler: Handler, timeoutMs: UInt64? = nil) { add("POST", pattern, handler, timeoutMs: timeoutMs) }
+    public func put(_ pattern: String, _ handler: Handler, timeoutMs: UInt64? = nil) { add("PUT", pattern, handler, timeoutMs: timeoutMs) }
+    public func delete(_ pattern: String, _ handler: Handler, timeoutMs: UInt64? = nil) { add("DELETE", pattern, handler, timeoutMs: timeoutMs) }
 
     public func match(method: String, path: String) -> Match {
         var parameters: [String: String] = [:]

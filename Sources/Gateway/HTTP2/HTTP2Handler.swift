@@ -21,6 +21,9 @@ final class HTTP2Handler: ProtocolHandler {
     private var pumpScheduled = false
     private var terminated = false
     private var shuttingDown = false
+    /// After an h2c upgrade nothing is sent until the client's preface arrives: the client has then read
+    /// our 101, and some (curl) cannot take much data glued to the 101 in one read.
+    private var holdOutputForPreface = false
     private let limits: GatewayLimits
     private let pipeline: RequestPipeline
 
@@ -111,6 +114,7 @@ final class HTTP2Handler: ProtocolHandler {
             connection.closeAfterFlush()
             return
         }
+        holdOutputForPreface = true
         let stream = HTTP2Stream(id: 1)
         streams[1] = stream
         connection.server.gauges.openStreams.wrappingAdd(1, ordering: .relaxed)
@@ -123,6 +127,7 @@ final class HTTP2Handler: ProtocolHandler {
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
         guard let session, !terminated else { return }
+        holdOutputForPreface = false
         if let abuse = floodGuard.inspect(bytes, now: connection.loop.now) {
             calm(abuse)
             return
@@ -335,7 +340,7 @@ final class HTTP2Handler: ProtocolHandler {
 
     /// Moves frames nghttp2 has ready into the connection, while the socket keeps up.
     private func pump() {
-        guard let session, !connection.isClosed else { return }
+        guard let session, !connection.isClosed, !holdOutputForPreface else { return }
         while connection.pendingOutboundBytes < Self.outboundSoftLimit {
             var data: UnsafePointer<UInt8>?
             let length = nghttp2_session_mem_send(session, &data)

@@ -47,24 +47,25 @@ final class RequestPipeline: Sendable {
             case .inline(let handler):
                 inFlight.complete(Self.run(requestID: request.requestID) { try handler(request) })
             case .async(let handler):
-                runAsync(handler, request: request, inFlight: inFlight, context: context)
+                runAsync(handler, request: request, inFlight: inFlight, context: context,
+                         timeoutMs: route.timeoutMs ?? config.limits.requestTimeoutMs)
             }
         }
         return inFlight
     }
 
     private func runAsync(_ handler: @escaping @Sendable (Request) async throws -> Response, request: Request,
-                          inFlight: InFlightRequest, context: LoopContext) {
+                          inFlight: InFlightRequest, context: LoopContext, timeoutMs: UInt64) {
         let bound = LoopBound(inFlight, loop: context.loop)
         inFlight.task = Task {
             let response = await Self.runAsync(requestID: request.requestID) { try await handler(request) }
             bound.withValueOnLoop { $0.complete(response) }
         }
-        context.loop.schedule(after: config.limits.requestTimeoutMs) { [weak inFlight] in
+        context.loop.schedule(after: timeoutMs) { [weak inFlight] in
             guard let inFlight, !inFlight.isComplete else { return }
             inFlight.task?.cancel()
             inFlight.complete(.problem(Problem(status: 504, code: "request_timeout",
-                                               detail: "the handler did not answer within \(self.config.limits.requestTimeoutMs) ms")))
+                                               detail: "the handler did not answer within \(timeoutMs) ms")))
         }
     }
 

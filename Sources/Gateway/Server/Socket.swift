@@ -14,7 +14,7 @@ enum Socket {
         var result: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &result)
         guard status == 0, let info = result else {
-            throw SystemError("getaddrinfo(\(host)): \(String(cString: gai_strerror(status)))", errno: EINVAL)
+            throw SystemError("getaddrinfo(\(host)) failed with code \(status)", errno: EINVAL)
         }
         defer { freeaddrinfo(result) }
 
@@ -68,18 +68,19 @@ enum Socket {
     private static func describe(_ storage: sockaddr_storage) -> String {
         var copy = storage
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        func text() -> String { String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
         return withUnsafePointer(to: &copy) { pointer -> String in
             if Int32(storage.ss_family) == AF_INET6 {
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                     var addr = address.pointee.sin6_addr
                     inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count))
-                    return "[\(String(cString: buffer))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
+                    return "[\(text())]:\(UInt16(bigEndian: address.pointee.sin6_port))"
                 }
             }
             return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
                 var addr = address.pointee.sin_addr
                 inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))
-                return "\(String(cString: buffer)):\(UInt16(bigEndian: address.pointee.sin_port))"
+                return "\(text()):\(UInt16(bigEndian: address.pointee.sin_port))"
             }
         }
     }

@@ -24,16 +24,21 @@ enum Command {
         try? input.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty child cannot block on a full pipe.
         let collected = OutputCollector(out: out, err: err)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning {
+        guard Self.waitForExit(process, timeout: timeout) else {
             process.terminate()
-            process.waitUntilExit()
+            _ = Self.waitForExit(process, timeout: 5)
             throw CommandError.timedOut("\(executable) \(arguments.joined(separator: " "))")
         }
-        process.waitUntilExit()
         let (stdout, stderr) = collected.finish()
         return CommandResult(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Polls instead of `waitUntilExit()`, which can hang forever on Linux when the child left a daemon
+    /// running (e.g. pg_ctl starting PostgreSQL).
+    static func waitForExit(_ process: Process, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(5_000) }
+        return !process.isRunning
     }
 
     static func resolve(_ executable: String) throws -> String {
@@ -83,5 +88,18 @@ final class OutputCollector: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return (out, err)
+    }
+}
+
+/// Runs a program and waits for exactly that process (for scripts that leave daemons behind).
+enum Spawn {
+    static func run(_ arguments: [String]) -> Int32 {
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (status >> 8) & 0xFF
     }
 }

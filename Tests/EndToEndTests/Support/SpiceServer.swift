@@ -29,14 +29,16 @@ final class SpiceServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         stdoutFile = directory.appendingPathComponent("stdout.log")
         stderrFile = directory.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
 
         var env = ProcessInfo.processInfo.environment
         env["SPICE_HOST"] = "127.0.0.1"
         env["SPICE_PORT"] = "0"
         env["SPICE_DIAGNOSTIC_ROUTES"] = "on"
         env["SPICE_DATA_DIR"] = directory.appendingPathComponent("data").path
+        // The test cluster's default database (tests of the write path pass a database of their own).
+        if let url = ProcessInfo.processInfo.environment["SPICE_TEST_DATABASE_URL"] { env["SPICE_DATABASE_URL"] = url }
         for (key, value) in environment { env[key] = value }
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments = ["serve"]
@@ -76,7 +78,7 @@ final class SpiceServer: @unchecked Sendable {
         signal(SIGTERM)
         if waitForExit(timeout: 15) == nil {
             signal(SIGKILL)
-            process.waitUntilExit()
+            _ = waitForExit(timeout: 10)
         }
     }
 

@@ -1,0 +1,148 @@
+import Core
+import Drivers
+
+/// Command status in Postgres: a row per command plus an append-only history. Every transition is one
+/// statement that moves the row (only along `CommandStatus.canMove`), appends the history entry and
+/// NOTIFYs `spice_command_status`, so it is atomic and waiters are pushed, not polling.
+public struct CommandStatusStore: Sendable {
+    public static let channel = "spice_command_status"
+    private let client: PostgresClient
+    /// Rows expire this long after creation (nil: kept until deleted).
+    private let ttlSeconds: Int?
+
+    public init(client: PostgresClient, ttlSeconds: Int?) {
+        self.client = client
+        self.ttlSeconds = ttlSeconds
+    }
+
+    /// A timestamptz column as RFC 3339 UTC with milliseconds.
+    static func formatted(_ column: String, as name: String) -> String {
+        #"to_char("# + column + #" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "# + name
+    }
+
+    /// Creates the PENDING row inside the intake transaction (so a command exists iff its sequence was taken).
+    func insertPending(_ command: PendingCommand, on connection: PostgresQuerying) async throws {
+        _ = try await connection.query("""
+            WITH created AS (
+                INSERT INTO commands (command_id, command_type, aggregate_type, aggregate_id, sequence_number,
+                                      payload_digest, status, expires_at)
+                VALUES ($1::uuid, $2, $3, $4, $5::bigint, $6, 'PENDING',
+                        CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::int) END)
+                RETURNING command_id, status, progress)
+            INSERT INTO command_history (command_id, status, progress, message)
+            SELECT command_id, status, progress, 'accepted' FROM created
+            """, [.text(command.commandId), .text(command.commandType), .text(command.aggregateType),
+                  .text(command.aggregateId), .int(Int64(command.sequenceNumber)), .text(command.payloadDigest),
+                  ttlSeconds.map { .int(Int64($0)) } ?? .null])
+        _ = try await connection.query("SELECT pg_notify($1, $2)", [.text(Self.channel), .text(command.commandId)])
+    }
+
+    /// Moves a command to `status` if the move is allowed from where it is. Returns false when it was not
+    /// (unknown id, already terminal, or an illegal move): duplicates and late deliveries change nothing.
+    @discardableResult
+    public func transition(_ commandId: String, to status: CommandStatus, progress: Int? = nil,
+                           result: JSONValue? = nil, error: JSONValue? = nil, message: String? = nil,
+                           countsAsAttempt: Bool = false) async throws -> Bool {
+        let from = CommandStatus.allCases.filter { $0.canMove(to: status) }.map(\.rawValue)
+        guard UUIDText.isValid(commandId), !from.isEmpty else { return false }
+        let moved = try await mapStorageErrors {
+            try await client.query("""
+                WITH moved AS (
+                    UPDATE commands SET status = $2,
+                                        progress = COALESCE($3::int, CASE WHEN $2 = 'COMPLETED' THEN 100 ELSE progress END),
+                                        result = COALESCE($4::jsonb, result), error = COALESCE($5::jsonb, error),
+                                        attempt = attempt + $7::int, updated_at = now()
+                    WHERE command_id = $1::uuid AND status = ANY($6::text[])
+                    RETURNING command_id, status, progress),
+                history AS (
+                    INSERT INTO command_history (command_id, status, progress, message, error)
+                    SELECT command_id, status, progress, $8, $5::jsonb FROM moved RETURNING 1)
+                SELECT pg_notify($9, command_id::text) FROM moved
+                """, [.text(commandId), .text(status.rawValue), progress.map { .int(Int64($0)) } ?? .null,
+                      result.map { .text(JSONWriter.string($0)) } ?? .null,
+                      error.map { .text(JSONWriter.string($0)) } ?? .null,
+                      .text("{" + from.joined(separator: ",") + "}"), .int(countsAsAttempt ? 1 : 0),
+                      message.map { .text($0) } ?? .null, .text(Self.channel)])
+        }
+        return !moved.rows.isEmpty
+    }
+
+    /// The command with its history; nil if unknown or expired.
+    public func record(_ commandId: String) async throws -> CommandRecord? {
+        guard UUIDText.isValid(commandId) else { return nil }
+        return try await mapStorageErrors {
+            let rows = try await client.query("""
+                SELECT command_id::text AS command_id, command_type, aggregate_type, aggregate_id, sequence_number,
+                       payload_digest, status, progress, result::text AS result, error::text AS error, attempt,
+                       \(Self.formatted("created_at", as: "created_at")), \(Self.formatted("updated_at", as: "updated_at")),
+                       \(Self.formatted("expires_at", as: "expires_at"))
+                FROM commands WHERE command_id = $1::uuid AND (expires_at IS NULL OR expires_at > now())
+                """, [.text(commandId)]).rows
+            guard let row = rows.first else { return nil }
+            let history = try await client.query("""
+                SELECT status, progress, message, error::text AS error, \(Self.formatted("at", as: "at"))
+                FROM command_history WHERE command_id = $1::uuid ORDER BY id
+                """, [.text(commandId)]).rows
+            return try Self.decode(row, history: history)
+        }
+    }
+
+    /// Cancels a command that no worker has picked up yet. Returns the record after the attempt.
+    public func cancel(_ commandId: String) async throws -> (cancelled: Bool, record: CommandRecord?) {
+        let moved = try await transition(commandId, to: .cancelled, message: "cancelled by request")
+        return (moved, try await record(commandId))
+    }
+
+    /// Deletes rows past their TTL; returns how many.
+    @discardableResult
+    public func deleteExpired() async throws -> Int {
+        try await mapStorageErrors {
+            try await client.query("DELETE FROM commands WHERE expires_at IS NOT NULL AND expires_at <= now()").affectedRows
+        }
+    }
+
+    static func decode(_ row: PostgresRow, history: [PostgresRow]) throws -> CommandRecord {
+        func json(_ text: String?) throws -> JSONValue? { try text.map { try JSONParser.parse($0) } }
+        return CommandRecord(
+            commandId: row.string("command_id") ?? "", commandType: row.string("command_type") ?? "",
+            aggregateType: row.string("aggregate_type") ?? "", aggregateId: row.string("aggregate_id") ?? "",
+            sequenceNumber: row.int("sequence_number") ?? 0, payloadDigest: row.string("payload_digest") ?? "",
+            status: CommandStatus(rawValue: row.string("status") ?? "") ?? .failed,
+            progress: row.int("progress") ?? 0, result: try json(row.string("result")),
+            error: try json(row.string("error")), attempt: row.int("attempt") ?? 0,
+            createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "",
+            expiresAt: row.string("expires_at"),
+            history: try history.map { entry in
+                CommandHistoryEntry(status: CommandStatus(rawValue: entry.string("status") ?? "") ?? .failed,
+                                    progress: entry.int("progress") ?? 0, message: entry.string("message"),
+                                    error: try json(entry.string("error")), at: entry.string("at") ?? "")
+            })
+    }
+}
+
+/// What the intake records for a new command.
+struct PendingCommand: Sendable {
+    let commandId: String
+    let commandType: String
+    let aggregateType: String
+    let aggregateId: String
+    let sequenceNumber: Int
+    let payloadDigest: String
+}
+
+/// Command ids are UUIDs; anything else is answered 404 without asking Postgres (which would raise a cast error).
+public enum UUIDText {
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                let isHex = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) || (byte >= 0x41 && byte <= 0x46)
+                guard isHex else { return false }
+            }
+        }
+        return true
+    }
+}

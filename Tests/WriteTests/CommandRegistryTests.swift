@@ -1,0 +1,135 @@
+import Foundation
+import XCTest
+import Core
+import Drivers
+@testable import Write
+
+/// Migrations, command status transitions and notification-driven waits against the real PostgreSQL that
+/// `make test` starts (a database of their own per test).
+final class CommandRegistryTests: XCTestCase {
+    private var client: PostgresClient!
+
+    override func setUp() async throws {
+        guard let base = ProcessInfo.processInfo.environment["SPICE_TEST_DATABASE_URL"], let slash = base.lastIndex(of: "/") else {
+            XCTFail("SPICE_TEST_DATABASE_URL is not set: run the tests with `make test` (it starts PostgreSQL)")
+            throw XCTSkip("no database")
+        }
+        let name = "write_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let admin = PostgresClient(PostgresConfiguration(url: base, poolSize: 1))
+        _ = try await admin.query("CREATE DATABASE \(name)")
+        await admin.shutdown()
+        client = PostgresClient(PostgresConfiguration(url: String(base[...slash]) + name, poolSize: 4))
+    }
+
+    override func tearDown() async throws {
+        await client?.shutdown()
+    }
+
+    func testMigrationsApplyFromEmptyAndReRunAppliesNothing() async throws {
+        let migrator = Migrator(client: client)
+        let first = try await migrator.migrate()
+        XCTAssertEqual(first, [1])
+        let second = try await migrator.migrate()
+        XCTAssertEqual(second, [])
+        let recorded = try await client.query("SELECT version FROM schema_migrations ORDER BY version").rows.compactMap { $0.int("version") }
+        XCTAssertEqual(recorded, [1])
+    }
+
+    func testConcurrentMigratorsApplyEachMigrationOnce() async throws {
+        let client = self.client!
+        let results = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 { group.addTask { try await Migrator(client: client).migrate() } }
+            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        XCTAssertEqual(results, [1], "exactly one migrator applied migration 1")
+    }
+
+    private func pendingCommand(on store: CommandStatusStore) async throws -> String {
+        let id = EventID.random()
+        try await client.transaction { connection in
+            try await store.insertPending(PendingCommand(commandId: id, commandType: "CREATE_INSTANCE", aggregateType: "Instance",
+                                                         aggregateId: "db:main:C:1", sequenceNumber: 1, payloadDigest: "x"),
+                                          on: connection)
+        }
+        return id
+    }
+
+    func testTransitionsFollowTheLifecycleAndKeepHistory() async throws {
+        try await Migrator(client: client).migrate()
+        let store = CommandStatusStore(client: client, ttlSeconds: nil)
+        let id = try await pendingCommand(on: store)
+        let toCompleted = try await store.transition(id, to: .completed)
+        XCTAssertFalse(toCompleted, "PENDING cannot jump to COMPLETED")
+        let toProcessing = try await store.transition(id, to: .processing, countsAsAttempt: true)
+        XCTAssertTrue(toProcessing)
+        let toRetrying = try await store.transition(id, to: .retrying, error: ["message": "graph down"], message: "attempt 1 failed")
+        XCTAssertTrue(toRetrying)
+        _ = try await store.transition(id, to: .processing, countsAsAttempt: true)
+        let completed = try await store.transition(id, to: .completed, result: ["instance_id": "1"])
+        XCTAssertTrue(completed)
+        let afterTerminal = try await store.transition(id, to: .failed)
+        XCTAssertFalse(afterTerminal, "a finished command never moves again (late or duplicate delivery)")
+        let cancelled = try await store.cancel(id)
+        XCTAssertFalse(cancelled.cancelled)
+
+        let stored = try await store.record(id)
+        let record = try XCTUnwrap(stored)
+        XCTAssertEqual(record.status, .completed)
+        XCTAssertEqual(record.progress, 100)
+        XCTAssertEqual(record.attempt, 2)
+        XCTAssertEqual(record.result, ["instance_id": "1"])
+        XCTAssertEqual(record.history.map(\.status), [.pending, .processing, .retrying, .processing, .completed])
+        XCTAssertEqual(record.history[2].message, "attempt 1 failed")
+        let unknown = try await store.record(EventID.random())
+        XCTAssertNil(unknown)
+        let malformed = try await store.record("nope")
+        XCTAssertNil(malformed)
+    }
+
+    func testWaiterIsWokenByNotifyWithinMilliseconds() async throws {
+        try await Migrator(client: client).migrate()
+        let store = CommandStatusStore(client: client, ttlSeconds: nil)
+        let notifier = CommandStatusNotifier()
+        notifier.start(client: client)
+        defer { notifier.stop() }
+        let waiter = CommandWaiter(store: store, notifier: notifier)
+        let id = try await pendingCommand(on: store)
+        try await Task.sleep(for: .milliseconds(300))  // the LISTEN connection is up
+
+        var latencies: [Double] = []
+        for _ in 0..<5 {
+            let id = try await pendingCommand(on: store)
+            let waiting = Task { try await waiter.waitForTerminal(id, timeoutSeconds: 10) }
+            try await Task.sleep(for: .milliseconds(100))
+            let changedAt = Date()
+            _ = try await store.transition(id, to: .processing)
+            _ = try await store.transition(id, to: .completed)
+            guard case .finished(let record) = try await waiting.value else { return XCTFail("not finished") }
+            latencies.append(Date().timeIntervalSince(changedAt) * 1000)
+            XCTAssertEqual(record.status, .completed)
+        }
+        let sorted = latencies.sorted()
+        print("sync wait woken \(String(format: "%.1f", sorted[sorted.count / 2])) ms (median of 5, two transitions included) after the change")
+        XCTAssertLessThan(sorted[sorted.count / 2], 500)
+
+        let started = Date()
+        guard case .timedOut(let pending) = try await waiter.waitForTerminal(id, timeoutSeconds: 0.5) else {
+            return XCTFail("expected a timeout")
+        }
+        XCTAssertEqual(pending.status, .pending)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+    }
+
+    func testExpiredStatusRowsDisappear() async throws {
+        try await Migrator(client: client).migrate()
+        let store = CommandStatusStore(client: client, ttlSeconds: 1)
+        let id = try await pendingCommand(on: store)
+        let fresh = try await store.record(id)
+        XCTAssertNotNil(fresh)
+        try await Task.sleep(for: .milliseconds(1200))
+        let expired = try await store.record(id)
+        XCTAssertNil(expired, "hidden once expired")
+        let deleted = try await store.deleteExpired()
+        XCTAssertEqual(deleted, 1)
+    }
+}
