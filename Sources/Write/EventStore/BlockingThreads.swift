@@ -22,6 +22,15 @@ final class ConditionLock: @unchecked Sendable {
     func unlock() { pthread_mutex_unlock(mutex) }
     /// Must hold the lock.
     func wait() { pthread_cond_wait(condition, mutex) }
+    /// Must hold the lock. Waits for a broadcast or signal, at most `milliseconds` (may wake early).
+    func wait(milliseconds: Int) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let nanoseconds = Int(deadline.tv_nsec) + (milliseconds % 1000) * 1_000_000
+        deadline.tv_sec += milliseconds / 1000 + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_cond_timedwait(condition, mutex, &deadline)
+    }
     func broadcast() { pthread_cond_broadcast(condition) }
     func signal() { pthread_cond_signal(condition) }
 

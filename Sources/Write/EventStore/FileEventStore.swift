@@ -4,16 +4,17 @@ import Drivers
 import Synchronization
 
 /// The embedded event store: a local directory with exactly the S3 key layout (`EventStoreKeys`), every
-/// object written once and fsynced before an append returns.
+/// object written once, plus a write-ahead log (`wal/`) that makes an append durable before it returns.
 ///
 /// - **One writer, group commit.** Appends queue for a dedicated writer thread, which commits everything
-///   waiting as one batch (see `BatchCommitter`): the fsyncs of a batch run in parallel, once per object
-///   and once per distinct directory, so concurrent appenders share journal commits instead of queueing
-///   behind each other's fsyncs.
-/// - **Write-once.** An object becomes visible by `link()` of a synced temporary file, which never
-///   replaces an existing name; the envelope is durable before its indexes, `by-event-id` (the existence
-///   check) before the by-aggregate and by-date entries.
-/// - **Readers** run on their own threads and never see a name that is not yet durable.
+///   waiting as one batch (see `BatchCommitter`): the batch's envelopes are appended to the write-ahead
+///   log with one fsync (the durability point), then its layout objects are written without fsync.
+/// - **Lazy layout durability.** A checkpointer thread periodically runs one `syncfs` and moves the
+///   log's checkpoint; on open, `Recovery` rewrites whatever layout objects the log holds after the
+///   checkpoint (a crash loses page-cache contents, never a logged append).
+/// - **Write-once.** An object becomes visible by `link()` of a complete temporary file, which never
+///   replaces an existing name.
+/// - **Readers** run on their own threads and see an append's objects once it has returned.
 /// - **One process per directory**: the store holds an exclusive `flock` on `{directory}/.lock`.
 ///
 /// Blocking calls run on the store's own threads (a writer, sync threads, reader threads), never on the
@@ -22,15 +23,24 @@ public final class FileEventStore: EventStore {
     public struct Options: Sendable {
         /// Most appends committed as one batch.
         public var maximumBatch: Int
-        /// Threads issuing a batch's fsyncs in parallel.
+        /// Threads doing a batch's lookups and (unsynced) object writes in parallel; little is gained
+        /// beyond the core count now that nothing there waits for an fsync.
         public var syncThreads: Int
         /// Threads serving reads (`event`, `events`, `tail`).
         public var readThreads: Int
 
-        public init(maximumBatch: Int = 1024, syncThreads: Int = 32, readThreads: Int = 4) {
+        /// How often the layout objects written since the last checkpoint are made durable (one
+        /// `syncfs`, off the append path) and the write-ahead log checkpointed.
+        public var checkpointMilliseconds: Int
+        /// Tests only: when false, a batch stops right after its log fsync (as if the process died
+        /// there), leaving the layout to recovery.
+        var writesLayout = true
+
+        public init(maximumBatch: Int = 1024, syncThreads: Int = 4, readThreads: Int = 4, checkpointMilliseconds: Int = 200) {
             self.maximumBatch = maximumBatch
             self.syncThreads = syncThreads
             self.readThreads = readThreads
+            self.checkpointMilliseconds = checkpointMilliseconds
         }
     }
 
@@ -39,8 +49,12 @@ public final class FileEventStore: EventStore {
         public var appendRequests: Int
         public var batches: Int
         public var largestBatch: Int
+        /// fsyncs on the append path: the write-ahead log segment (one per batch) and the `wal/`
+        /// directory when a segment starts.
         public var fileFsyncs: Int
         public var directoryFsyncs: Int
+        /// syncfs and checkpoint fsyncs made off the append path (checkpointer, recovery).
+        public var backgroundSyncs: Int
         /// Writer time by phase: planning (serializing, existence checks, payload comparison), writing
         /// and syncing the temporary files, and the publishing stages (links + directory syncs).
         public var planNanoseconds: Int
@@ -58,6 +72,7 @@ public final class FileEventStore: EventStore {
     private let syncPool: BlockingPool
     private let readPool: BlockingPool
     private let writerThread: pthread_t
+    private let checkpointer: Checkpointer
     private let lockFD: Int32
     private let closed = Atomic<Bool>(false)
 
@@ -100,11 +115,22 @@ public final class FileEventStore: EventStore {
         }
         lockFD = fd
 
+        let log: WriteAheadLog
+        let rootFD: Int32
+        do throws(EventStoreError) {
+            (log, rootFD) = try Recovery.recover(files)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        checkpointer = Checkpointer(files: files, rootFD: rootFD, durable: log.position,
+                                    intervalMilliseconds: options.checkpointMilliseconds)
         self.files = files
         self.reader = StoreReader(files: files)
         syncPool = BlockingPool(name: "es-sync", threads: options.syncThreads)
         readPool = BlockingPool(name: "es-read", threads: options.readThreads)
-        let committer = BatchCommitter(files: files, gate: gate, syncPool: syncPool)
+        let committer = BatchCommitter(files: files, gate: gate, syncPool: syncPool, log: log, checkpointer: checkpointer,
+                                       writesLayout: options.writesLayout)
         let maximumBatch = max(1, options.maximumBatch)
         writerThread = startThread(name: "es-writer") { [queue] in
             while let batch = queue.takeBatch(maximum: maximumBatch) {
@@ -122,6 +148,7 @@ public final class FileEventStore: EventStore {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         queue.stop()
         pthread_join(writerThread, nil)
+        checkpointer.stop()
         syncPool.shutdown()
         readPool.shutdown()
         Glibc.close(lockFD)
@@ -132,6 +159,7 @@ public final class FileEventStore: EventStore {
         return Statistics(appendRequests: c.appendRequests.load(ordering: .relaxed), batches: c.batches.load(ordering: .relaxed),
                           largestBatch: c.largestBatch.load(ordering: .relaxed), fileFsyncs: c.files.load(ordering: .relaxed),
                           directoryFsyncs: c.directories.load(ordering: .relaxed),
+                          backgroundSyncs: c.backgroundSyncs.load(ordering: .relaxed),
                           planNanoseconds: c.planNanoseconds.load(ordering: .relaxed),
                           fileSyncNanoseconds: c.fileSyncNanoseconds.load(ordering: .relaxed),
                           publishNanoseconds: c.publishNanoseconds.load(ordering: .relaxed))

@@ -45,25 +45,21 @@ final class AppendQueue: @unchecked Sendable {
     }
 }
 
-/// The single writer. It takes every append waiting at that moment as one batch and commits the batch
-/// with one round of parallel fsyncs per stage, instead of a serial chain of fsyncs per append:
+/// The single writer. It takes every append waiting at that moment as one batch and makes the whole
+/// batch durable with one fsync (of the write-ahead log segment):
 ///
 /// 1. **Plan.** Validate each request; then, in parallel on the sync threads, serialize it and look its
-///    id up (`by-event-id`, then the envelope's own key, which covers a crash between writing the
-///    envelope and its first index). Then decide in arrival order: same payload as stored →
-///    `.alreadyPresent` plus any missing index entries; another payload → `.eventIdReused`; new → the
-///    envelope object and its index objects. A repeated id inside one batch is compared with its first
-///    occurrence.
-/// 2. **Write and sync** every planned object as a hidden temporary file in its final directory
-///    (directories are created as needed), all in parallel: create, write, fsync, close.
-/// 3. **Publish in three stages**, each under the gate (readers wait) and each ending with one fsync per
-///    distinct directory touched (plus the parents of newly created directories), issued in parallel:
-///    (a) envelope objects, (b) `by-event-id` entries, (c) `by-aggregate` and `by-date` entries.
-///    Names appear with `link()`, which fails rather than replace an existing object (write-once, like
-///    S3 `If-None-Match: *`); the temporary name is then unlinked.
-///    Hence, after any crash: an index entry implies its envelope is durable; a by-date/by-aggregate entry
-///    implies the by-event-id entry (the existence check) is durable; and readers never see a name
-///    whose directory has not been synced.
+///    id up (`by-event-id`, then the envelope's own key). Then decide in arrival order: same payload as
+///    stored → `.alreadyPresent` plus any missing index entries; another payload → `.eventIdReused`;
+///    new → the envelope object and its index objects. A repeated id inside one batch is compared with
+///    its first occurrence.
+/// 2. **Log.** The envelopes whose objects are planned are appended to the write-ahead log and the
+///    segment is fsynced once — the durability point.
+/// 3. **Layout.** Every planned object is written as a hidden temporary file (in parallel, not synced)
+///    and linked to its name under the gate (readers wait): `link()` never replaces an existing object
+///    (write-once, like S3 `If-None-Match: *`). The checkpointer makes them durable later; after a
+///    crash, `Recovery` rewrites them from the log. Existence checks read the layout, which is complete
+///    for every returned append (and rebuilt before the store accepts appends after a crash).
 /// 4. Resume every caller of the batch.
 ///
 /// An fsync failure makes the store refuse further appends (the kernel may have dropped the dirty pages,
@@ -73,19 +69,23 @@ final class BatchCommitter: @unchecked Sendable {
     private let reader: StoreReader
     private let gate: ReadWriteGate
     private let syncPool: BlockingPool
+    private let log: WriteAheadLog
+    private let checkpointer: Checkpointer
+    /// False only in tests: the batch stops after the log fsync, as if the process died right there.
+    private let writesLayout: Bool
     private var failure: String?
     /// Directory keys known to exist (saves mkdir calls).
     private var knownDirectories: Set<String> = []
-    /// Parents of directories this writer created whose new entry is not yet synced. Every publishing
-    /// stage syncs all of them (so a directory's entry is durable no later than the first name in it,
-    /// even when an earlier batch failed half-way).
-    private var unsyncedParents: Set<String> = []
 
-    init(files: StoreFiles, gate: ReadWriteGate, syncPool: BlockingPool) {
+    init(files: StoreFiles, gate: ReadWriteGate, syncPool: BlockingPool, log: WriteAheadLog, checkpointer: Checkpointer,
+         writesLayout: Bool) {
         self.files = files
         self.reader = StoreReader(files: files)
         self.gate = gate
         self.syncPool = syncPool
+        self.log = log
+        self.checkpointer = checkpointer
+        self.writesLayout = writesLayout
     }
 
     /// An object to create: its key, its bytes and its publishing stage (0 envelope, 1 by-event-id,
@@ -101,7 +101,7 @@ final class BatchCommitter: @unchecked Sendable {
         var payload: [UInt8] = []
         /// For the first occurrence of an id in the batch: the stored state, as (stored payload, index
         /// objects missing for it), nil when the id is not stored.
-        var lookup: Result<(payload: [UInt8], missing: [ObjectSpec])?, EventStoreError>?
+        var lookup: Result<(payload: [UInt8], bytes: [UInt8], missing: [ObjectSpec])?, EventStoreError>?
         /// The objects of a new envelope (written when the lookup finds nothing).
         var objects: [ObjectSpec] = []
     }
@@ -118,6 +118,7 @@ final class BatchCommitter: @unchecked Sendable {
         files.counters.batches.add(1, ordering: .relaxed)
         files.counters.appendRequests.add(envelopes.count, ordering: .relaxed)
         _ = files.counters.largestBatch.max(envelopes.count, ordering: .relaxed)
+        if failure == nil, let background = checkpointer.failure { failure = background }
         if let failure { return envelopes.map { _ in .failure(.io(failure)) } }
         let planStart = ContinuousClock.now
 
@@ -139,14 +140,14 @@ final class BatchCommitter: @unchecked Sendable {
         let preparedList = syncPool.map(jobs.map { (envelopes[$0.index], $0.first) }) { envelope, first in
             var prepared = Prepared(payload: envelope.payloadCanonicalBytes)
             guard first else { return prepared }
-            prepared.lookup = Result { () throws(EventStoreError) -> (payload: [UInt8], missing: [ObjectSpec])? in
+            prepared.lookup = Result { () throws(EventStoreError) -> (payload: [UInt8], bytes: [UInt8], missing: [ObjectSpec])? in
                 let byId = EventStoreKeys.byEventIdKey(eventId: envelope.eventId)
                 var found = try reader.envelope(viaIndex: byId, expectedEventId: envelope.eventId)
                 if found == nil { found = try reader.storedEnvelope(at: EventStoreKeys.eventKey(for: envelope)) }
                 guard let stored = found else { return nil }
                 var missing: [ObjectSpec] = []
                 for object in BatchCommitter.objects(for: stored) where try !files.exists(object.key) { missing.append(object) }
-                return (stored.payloadCanonicalBytes, missing)
+                return (stored.payloadCanonicalBytes, missing.isEmpty ? [] : stored.jsonBytes, missing)
             }
             if case .success(nil)? = prepared.lookup {
                 prepared.objects = [ObjectSpec(key: EventStoreKeys.eventKey(for: envelope), bytes: envelope.jsonBytes, stage: 0)]
@@ -161,6 +162,7 @@ final class BatchCommitter: @unchecked Sendable {
         var outcomes: [AppendOutcome?] = Array(repeating: nil, count: envelopes.count)
         var planned: [ObjectSpec] = []
         var plannedKeys: Set<String> = []
+        var records: [[UInt8]] = []   // the envelopes whose objects are planned, for the log
         var decided: [String: Result<[UInt8], EventStoreError>] = [:]   // id → payload of record, or the lookup's error
         for job in jobs {
             let envelope = envelopes[job.index]
@@ -178,10 +180,12 @@ final class BatchCommitter: @unchecked Sendable {
                 case .success(let stored?):
                     decided[envelope.eventId] = .success(stored.payload)
                     guard stored.payload == item.payload else { throw .eventIdReused(eventId: envelope.eventId) }
+                    if !stored.missing.isEmpty { records.append(stored.bytes) }
                     for object in stored.missing where plannedKeys.insert(object.key).inserted { planned.append(object) }
                     outcomes[job.index] = .alreadyPresent
                 case .success(nil):
                     decided[envelope.eventId] = .success(item.payload)
+                    records.append(item.objects[0].bytes)
                     for object in item.objects where plannedKeys.insert(object.key).inserted { planned.append(object) }
                     outcomes[job.index] = .appended
                 }
@@ -193,7 +197,7 @@ final class BatchCommitter: @unchecked Sendable {
 
         if !planned.isEmpty {
             do throws(EventStoreError) {
-                try write(planned)
+                try write(planned, records: records)
             } catch {
                 for index in results.indices where results[index] == nil { results[index] = .failure(error) }
             }
@@ -203,74 +207,69 @@ final class BatchCommitter: @unchecked Sendable {
 
     private enum TemporaryFile: Sendable {
         case written(path: String)
-        case failed(EventStoreError, syncFailed: Bool)
+        case failed(EventStoreError)
     }
 
-    private func write(_ planned: [ObjectSpec]) throws(EventStoreError) {
+    /// The durability point and the layout: the batch's records go to the write-ahead log (one write, one
+    /// fsync); then every planned object is written as a temporary file (in parallel, not synced) and,
+    /// under the gate, linked to its name. Any failure after the log write makes the store refuse appends:
+    /// the log may hold records whose layout is missing, which only recovery (on open) restores.
+    private func write(_ planned: [ObjectSpec], records: [[UInt8]]) throws(EventStoreError) {
         let files = self.files
         var phaseStart = ContinuousClock.now
-        // Directories first (on this thread: creation order matters for the parent syncs).
-        for object in planned {
-            let directoryKey = StoreFiles.parent(of: object.key)
-            if knownDirectories.contains(directoryKey) { continue }
-            for created in try files.makeDirectories(directoryKey) { unsyncedParents.insert(StoreFiles.parent(of: created)) }
-            knownDirectories.insert(directoryKey)
-        }
-        // Every temporary file created, written and synced in parallel.
-        let temporaries = syncPool.map(planned) { object -> TemporaryFile in
-            do throws(EventStoreError) {
-                let file = try files.writeTemporary(in: files.path(StoreFiles.parent(of: object.key)), bytes: object.bytes)
-                let code = files.syncFile(file.fd)
-                Glibc.close(file.fd)
-                if code != 0 {
-                    unlink(file.path)
-                    return .failed(.io(SystemErrorText.describe("fsync(\(file.path))", code)), syncFailed: true)
-                }
-                return .written(path: file.path)
-            } catch {
-                return .failed(error, syncFailed: false)
-            }
-        }
-        var temporaryPaths: [String] = temporaries.map { if case .written(let path) = $0 { path } else { "" } }
-        defer { for path in temporaryPaths where !path.isEmpty { unlink(path) } }
-        for temporary in temporaries {
-            guard case .failed(let error, let syncFailed) = temporary else { continue }
-            if syncFailed, case .io(let message) = error { throw fail(message) }
-            throw error
+        let end: LogPosition
+        do throws(EventStoreError) {
+            end = try log.append(records)
+        } catch {
+            if case .io(let message) = error { throw fail(message) }
+            throw fail("\(error)")
         }
         files.counters.fileSyncNanoseconds.add(FsyncCounters.nanoseconds(since: phaseStart), ordering: .relaxed)
         phaseStart = ContinuousClock.now
         defer { files.counters.publishNanoseconds.add(FsyncCounters.nanoseconds(since: phaseStart), ordering: .relaxed) }
+        guard writesLayout else { return }
 
-        // Names appear stage by stage, each stage's directories synced before the next stage starts.
-        for stage in 0...2 {
-            let members = planned.indices.filter { planned[$0].stage == stage }
-            if members.isEmpty { continue }
+        do throws(EventStoreError) {
+            for object in planned {
+                let directoryKey = StoreFiles.parent(of: object.key)
+                if knownDirectories.contains(directoryKey) { continue }
+                _ = try files.makeDirectories(directoryKey)
+                knownDirectories.insert(directoryKey)
+            }
+            let temporaries = syncPool.map(planned) { object -> TemporaryFile in
+                do throws(EventStoreError) {
+                    let file = try files.writeTemporary(in: files.path(StoreFiles.parent(of: object.key)), bytes: object.bytes)
+                    Glibc.close(file.fd)
+                    return .written(path: file.path)
+                } catch {
+                    return .failed(error)
+                }
+            }
+            var temporaryPaths: [String] = temporaries.map { if case .written(let path) = $0 { path } else { "" } }
+            defer { for path in temporaryPaths where !path.isEmpty { unlink(path) } }
+            for temporary in temporaries { if case .failed(let error) = temporary { throw error } }
+            // Envelopes first, then by-event-id, then the other indexes (readers are held off meanwhile).
+            let order = planned.indices.sorted { (planned[$0].stage, $0) < (planned[$1].stage, $1) }
             try gate.withExclusive { () throws(EventStoreError) in
-                var directories = unsyncedParents
-                for index in members {
+                for index in order {
                     let finalPath = files.path(planned[index].key)
                     if link(temporaryPaths[index], finalPath) != 0 {
                         let code = errno
                         // An index entry that already exists is the entry we meant to write (its name
-                        // carries the event id); an envelope object never exists here (checked above, one
-                        // writer per directory).
-                        if !(code == EEXIST && stage > 0) {
+                        // carries the event id); an envelope object never exists here (checked above).
+                        if !(code == EEXIST && planned[index].stage > 0) {
                             throw .io(SystemErrorText.describe("link(\(finalPath))", code))
                         }
                     }
                     unlink(temporaryPaths[index])
                     temporaryPaths[index] = ""
-                    directories.insert(StoreFiles.parent(of: finalPath))
                 }
-                let list = Array(directories)
-                let errors = syncPool.map(list) { path in files.syncDirectory(path) }
-                if let code = errors.first(where: { $0 != 0 }) {
-                    throw fail(SystemErrorText.describe("fsync of an event store directory", code))
-                }
-                unsyncedParents.subtract(list)
             }
+        } catch {
+            if case .io(let message) = error { throw fail(message) }
+            throw fail("\(error)")
         }
+        checkpointer.publish(end)
     }
 
     private func fail(_ message: String) -> EventStoreError {

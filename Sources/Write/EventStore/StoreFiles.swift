@@ -10,6 +10,8 @@ final class FsyncCounters: Sendable {
     let batches = Atomic<Int>(0)
     let appendRequests = Atomic<Int>(0)
     let largestBatch = Atomic<Int>(0)
+    /// syncfs and checkpoint fsyncs made off the append path (by the checkpointer and by recovery).
+    let backgroundSyncs = Atomic<Int>(0)
     /// Time the writer spent per phase (planning, writing + syncing temporary files, publishing stages).
     let planNanoseconds = Atomic<Int>(0)
     let fileSyncNanoseconds = Atomic<Int>(0)
@@ -139,6 +141,28 @@ struct StoreFiles: Sendable {
             }
             return (fd, tempPath)
         }
+    }
+
+    /// Makes `bytes` the object at `key` unless one exists (temporary file, then `link()`, which never
+    /// replaces a name); not synced. Creates the directories it needs. False when the object existed.
+    @discardableResult
+    func publish(_ key: String, bytes: [UInt8]) throws(EventStoreError) -> Bool {
+        let directory = path(StoreFiles.parent(of: key))
+        var temporary: (fd: Int32, path: String)
+        do throws(EventStoreError) {
+            temporary = try writeTemporary(in: directory, bytes: bytes)
+        } catch {
+            _ = try makeDirectories(StoreFiles.parent(of: key))
+            temporary = try writeTemporary(in: directory, bytes: bytes)
+        }
+        Glibc.close(temporary.fd)
+        defer { unlink(temporary.path) }
+        if link(temporary.path, path(key)) != 0 {
+            let code = errno
+            if code == EEXIST { return false }
+            throw .io(SystemErrorText.describe("link(\(path(key)))", code))
+        }
+        return true
     }
 
     /// fsync of an open file; returns 0 or the errno.
