@@ -31,7 +31,10 @@ final class Storage: Sendable {
 
     /// Starts (or connects to) Postgres, applies migrations, opens the event store.
     static func start(_ config: StorageConfig, log: @escaping @Sendable (String) -> Void) throws -> Storage {
+        var config = config
         try mkdirs(config.dataDirectory)
+        // Absolute from here on: PostgreSQL resolves relative paths against its own data directory.
+        config.dataDirectory = absolutePath(config.dataDirectory)
         var embedded: EmbeddedPostgres?
         let url: String
         if let configured = config.databaseURL {
@@ -83,6 +86,12 @@ final class Storage: Sendable {
     static func redacted(_ url: String) -> String {
         guard let at = url.lastIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
         return String(url[..<scheme.upperBound]) + "…" + String(url[at...])
+    }
+
+    private static func absolutePath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(decoding: UnsafeRawBufferPointer(start: resolved, count: strlen(resolved)), as: UTF8.self)
     }
 
     private static func mkdirs(_ path: String) throws {

@@ -81,17 +81,7 @@ public struct CommandIntake: Sendable {
                 try Self.checkVersion(request, current: current)
                 let newState = try request.decide(current)
                 let sequence = try await Self.store(request, state: newState, on: connection)
-                var envelope = Self.envelope(for: request, sequence: sequence)
-                do throws(EventStoreError) {
-                    // A previous attempt may have appended this command and then failed to commit: keep its
-                    // timestamp so the retry is recognised as the same event rather than an id reuse.
-                    if let orphan = try await eventStore.event(id: request.commandId) {
-                        envelope.occurredAtMilliseconds = orphan.occurredAtMilliseconds
-                    }
-                    _ = try await eventStore.append(envelope)
-                } catch {
-                    throw error.problem
-                }
+                try await Self.append(Self.envelope(for: request, sequence: sequence), to: eventStore)
                 try await statusStore.insertPending(
                     PendingCommand(commandId: request.commandId, commandType: request.commandType,
                                    aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id,
@@ -101,6 +91,27 @@ public struct CommandIntake: Sendable {
                                        aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id,
                                        sequenceNumber: sequence, replayed: false)
             }
+        }
+    }
+
+    /// Appends the command envelope. If a previous attempt appended it and then failed to commit, the
+    /// stored copy has another timestamp: retry once with that timestamp so it counts as the same event.
+    private static func append(_ envelope: EventEnvelope, to store: any EventStore) async throws {
+        do throws(EventStoreError) {
+            _ = try await store.append(envelope)
+        } catch .eventIdReused {
+            var retry = envelope
+            do throws(EventStoreError) {
+                guard let orphan = try await store.event(id: envelope.eventId) else {
+                    throw EventStoreError.eventIdReused(eventId: envelope.eventId)
+                }
+                retry.occurredAtMilliseconds = orphan.occurredAtMilliseconds
+                _ = try await store.append(retry)
+            } catch {
+                throw error.problem
+            }
+        } catch {
+            throw error.problem
         }
     }
 

@@ -28,13 +28,14 @@ public struct CommandStatusStore: Sendable {
                                       payload_digest, status, expires_at)
                 VALUES ($1::uuid, $2, $3, $4, $5::bigint, $6, 'PENDING',
                         CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::int) END)
-                RETURNING command_id, status, progress)
-            INSERT INTO command_history (command_id, status, progress, message)
-            SELECT command_id, status, progress, 'accepted' FROM created
+                RETURNING command_id, status, progress),
+            history AS (
+                INSERT INTO command_history (command_id, status, progress, message)
+                SELECT command_id, status, progress, 'accepted' FROM created)
+            SELECT pg_notify($8, command_id::text) FROM created
             """, [.text(command.commandId), .text(command.commandType), .text(command.aggregateType),
                   .text(command.aggregateId), .int(Int64(command.sequenceNumber)), .text(command.payloadDigest),
-                  ttlSeconds.map { .int(Int64($0)) } ?? .null])
-        _ = try await connection.query("SELECT pg_notify($1, $2)", [.text(Self.channel), .text(command.commandId)])
+                  ttlSeconds.map { .int(Int64($0)) } ?? .null, .text(Self.channel)])
     }
 
     /// Moves a command to `status` if the move is allowed from where it is. Returns false when it was not

@@ -1,5 +1,6 @@
 import Core
 import Drivers
+import Synchronization
 
 /// Everything the write routes need, wired once: the stores, the intake and the waiter.
 public struct WritePath: Sendable {
@@ -9,6 +10,7 @@ public struct WritePath: Sendable {
     public let statuses: CommandStatusStore
     public let waiter: CommandWaiter
     public let eventStore: any EventStore
+    private let schemaCache = SchemaCache()
 
     public init(client: PostgresClient, eventStore: any EventStore, notifier: CommandStatusNotifier, statusTTLSeconds: Int?) {
         self.client = client
@@ -32,7 +34,22 @@ public struct WritePath: Sendable {
     }
 
     /// The database's current ontology, as accepted (the state instance writes are validated against).
+    /// Parsed schemas are cached by the ontology's version (the sum of its classes' sequence numbers, which
+    /// grows with every class create, update and delete), so an instance write costs one small query.
     func schema(of database: String) async throws -> OntologySchema {
+        let version = try await mapStorageErrors {
+            try await client.query("""
+                SELECT coalesce(sum(sequence_number), 0) AS version FROM aggregates
+                WHERE aggregate_type = 'OntologyClass' AND database_name = $1
+                """, [.text(database)]).rows.first?.int("version") ?? 0
+        }
+        if let cached = schemaCache.schema(database: database, version: version) { return cached }
+        let schema = try await loadSchema(of: database)
+        schemaCache.store(schema, database: database, version: version)
+        return schema
+    }
+
+    private func loadSchema(of database: String) async throws -> OntologySchema {
         var classes: [OntologyClass] = []
         var offset = 0
         while true {
@@ -53,5 +70,21 @@ public struct CommandContext: Sendable {
     public init(commandId: String? = nil, actor: String? = nil) {
         self.commandId = commandId ?? EventID.random()
         self.actor = actor
+    }
+}
+
+/// Parsed ontologies by database, tagged with the ontology version they were read at.
+final class SchemaCache: Sendable {
+    private let entries = Mutex<[String: (version: Int, schema: OntologySchema)]>([:])
+
+    func schema(database: String, version: Int) -> OntologySchema? {
+        entries.withLock { entries in
+            guard let entry = entries[database], entry.version == version else { return nil }
+            return entry.schema
+        }
+    }
+
+    func store(_ schema: OntologySchema, database: String, version: Int) {
+        entries.withLock { $0[database] = (version, schema) }
     }
 }
