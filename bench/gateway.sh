@@ -138,7 +138,9 @@ chmod 755 "$TMP" "$DOCROOT"
 chmod 644 "$DOCROOT/x16"
 
 SPICE_LOG="$TMP/spice.log"
-start spice "$SPICE_LOG" env SPICE_HOST=127.0.0.1 SPICE_PORT="$P_SPICE" SPICE_ACCESS_LOG=off "$SPICE" serve
+# spice needs its PostgreSQL (embedded, in the temp dir: readable by the postgres user when we are root).
+chmod 755 "$TMP"
+start spice "$SPICE_LOG" env SPICE_HOST=127.0.0.1 SPICE_PORT="$P_SPICE" SPICE_ACCESS_LOG=off SPICE_DATA_DIR="$TMP/spice-data" "$SPICE" serve
 SPICE_PID="${PIDS[-1]}"
 
 NGHTTPD_LOG="$TMP/nghttpd.log"

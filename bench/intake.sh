@@ -33,7 +33,7 @@ if [ -z "${SPICE_BIN:-}" ]; then
   SPICE_BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/spice"
 fi
 
-SPICE_PORT=0 SPICE_ACCESS_LOG=off SPICE_DATA_DIR="$WORK/data" "$SPICE_BIN" serve >"$WORK/spice.out" 2>"$WORK/spice.err" &
+SPICE_PORT=0 SPICE_ACCESS_LOG=off SPICE_DATABASE_POOL_SIZE="${SPICE_DATABASE_POOL_SIZE:-48}" SPICE_DATA_DIR="$WORK/data" "$SPICE_BIN" serve >"$WORK/spice.out" 2>"$WORK/spice.err" &
 SPICE_PID=$!
 for _ in $(seq 1 300); do grep -q "listening on" "$WORK/spice.err" 2>/dev/null && break; sleep 0.1; done
 PORT=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$WORK/spice.err" | grep -o '[0-9]*$') || { cat "$WORK/spice.err"; exit 1; }
@@ -61,8 +61,9 @@ for c in "${CLIENTS[@]}"; do
   pg=$("$PGBIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -N -c "$c" -j "$c" -T "$SECS" pgbench 2>/dev/null)
   tps=$(echo "$pg" | awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}')
   pglat=$(echo "$pg" | awk -F'= ' '/latency average/ {split($2, a, " "); print a[1]}')
-  ratio=$(python3 -c "print(f'{100*float('$rps')/float('$tps'):.0f}%')")
-  to_ms() { python3 -c "v='$1'; print(f'{float(v[:-2]) if v.endswith(\"ms\") else float(v[:-2])/1000 if v.endswith(\"us\") else float(v[:-1])*1000:.2f}')"; }
+  ratio=$(awk -v a="$rps" -v b="$tps" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+  # wrk prints latencies as 812.00us, 3.20ms or 1.05s
+  to_ms() { echo "$1" | awk '/us$/ { printf "%.2f", $0 / 1000; next } /ms$/ { printf "%.2f", $0 + 0; next } /s$/ { printf "%.2f", $0 * 1000 }'; }
   printf '%-10s %14s %10s %10s %16s %12s %8s\n' "$c" "$rps" "$(to_ms "$p50")" "$(to_ms "$p99")" "$tps" "$pglat" "$ratio"
   [ -n "$non2xx" ] && echo "  !!! $non2xx non-2xx answers from spice at $c clients: figures not trustworthy"
   rows+=("| $c | $rps | $(to_ms "$p50") | $(to_ms "$p99") | $tps | $pglat | $ratio |")

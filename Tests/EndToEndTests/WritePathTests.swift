@@ -85,6 +85,14 @@ final class WritePathTests: XCTestCase {
         XCTAssertEqual(recreate.status, 409)
         XCTAssertEqual(recreate.json["error"] as? String, "aggregate_deleted")
 
+        let korean = try HTTP.call("GET", api("/database/shop/ontology/Product?lang=ko"))
+        XCTAssertEqual(korean.json["label"] as? String, "제품")
+        XCTAssertEqual(korean.json["sequence_number"] as? Int, 1)
+        let english = try HTTP.call("GET", api("/database/shop/ontology/Product"), headers: ["Accept-Language": "fr;q=0.9, en;q=0.8"])
+        XCTAssertEqual(english.json["label"] as? String, "Product")
+        let every = try HTTP.call("GET", api("/database/shop/ontology/Product"))
+        XCTAssertEqual((every.json["label"] as? [String: String])?["ko"], "제품", "no preference: all languages")
+
         let database = try HTTP.call("GET", api("/databases/shop"))
         XCTAssertEqual(database.json["sequence_number"] as? Int, 1)
         XCTAssertEqual(try HTTP.call("GET", api("/database/exists/shop")).json["exists"] as? Bool, true)
@@ -304,13 +312,18 @@ final class WritePathConfigurationTests: XCTestCase {
     }
 
     func testEmbeddedPostgresIsCreatedOnFirstStartAndReused() throws {
+        // Run from a fresh directory with the default, relative data directory (./.spice), as `make run` does.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-embedded-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var server = try SpiceServer(environment: ["SPICE_DATA_DIR": directory, "SPICE_DATABASE_URL": ""])
+        let defaults = ["SPICE_DATA_DIR": "", "SPICE_DATABASE_URL": ""]
+        var server = try SpiceServer(environment: defaults, workingDirectory: directory)
         XCTAssertEqual(try HTTP.call("POST", server.baseURL + "/api/v1/database/create", json: ["name": "kept"]).status, 202)
         server.stop()
         XCTAssertEqual(server.process.terminationStatus, 0, server.stderr)
-        server = try SpiceServer(environment: ["SPICE_DATA_DIR": directory, "SPICE_DATABASE_URL": ""])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/.spice/postgres/pgdata/PG_VERSION"))
+        server = try SpiceServer(environment: defaults, workingDirectory: directory)
         defer { server.stop() }
         XCTAssertEqual(try HTTP.call("GET", server.baseURL + "/api/v1/databases/kept").status, 200, server.stderr)
     }

@@ -24,7 +24,7 @@ final class SpiceServer: @unchecked Sendable {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/spice").path
     }
 
-    init(environment: [String: String] = [:], expectStartup: Bool = true) throws {
+    init(environment: [String: String] = [:], expectStartup: Bool = true, workingDirectory: String? = nil) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         stdoutFile = directory.appendingPathComponent("stdout.log")
@@ -42,6 +42,7 @@ final class SpiceServer: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments = ["serve"]
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         process.environment = env
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
