@@ -79,36 +79,23 @@ public final class HTTPServer: Sendable {
 }
 
 /// A thread-blocking countdown latch for the shutdown path (waited on by the main thread, not a task).
-/// pthread primitives live in heap memory that never moves, as they require.
 final class Countdown: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     private var remaining: Int
 
-    init(_ count: Int) {
-        remaining = count
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        pthread_cond_destroy(condition)
-        mutex.deallocate()
-        condition.deallocate()
-    }
+    init(_ count: Int) { remaining = count }
 
     func arrive() {
-        pthread_mutex_lock(mutex)
-        remaining -= 1
-        if remaining <= 0 { pthread_cond_broadcast(condition) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            remaining -= 1
+            if remaining <= 0 { lock.broadcast() }
+        }
     }
 
     func wait() {
-        pthread_mutex_lock(mutex)
-        while remaining > 0 { pthread_cond_wait(condition, mutex) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            while remaining > 0 { lock.wait() }
+        }
     }
 }
 

@@ -1,45 +1,6 @@
 import Glibc
 import Core
-
-/// A pthread mutex with one condition variable, in heap memory that never moves (as pthreads require).
-final class ConditionLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        pthread_cond_destroy(condition)
-        mutex.deallocate()
-        condition.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    /// Must hold the lock.
-    func wait() { pthread_cond_wait(condition, mutex) }
-    /// Must hold the lock. Waits for a broadcast or signal, at most `milliseconds` (may wake early).
-    func wait(milliseconds: Int) {
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        let nanoseconds = Int(deadline.tv_nsec) + (milliseconds % 1000) * 1_000_000
-        deadline.tv_sec += milliseconds / 1000 + nanoseconds / 1_000_000_000
-        deadline.tv_nsec = nanoseconds % 1_000_000_000
-        pthread_cond_timedwait(condition, mutex, &deadline)
-    }
-    func broadcast() { pthread_cond_broadcast(condition) }
-    func signal() { pthread_cond_signal(condition) }
-
-    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
-}
+import Drivers
 
 /// Starts a joinable thread running `body`.
 func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> pthread_t {

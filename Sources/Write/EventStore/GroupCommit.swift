@@ -1,5 +1,6 @@
 import Glibc
 import Core
+import Drivers
 
 typealias StoreAppendResult = Result<AppendOutcome, EventStoreError>
 
