@@ -33,18 +33,25 @@ let package = Package(
         // schema/: numbered SQL migrations and the envelope's JSON Schema, shipped inside the binary's bundle.
         .target(name: "Schema", path: "schema", exclude: ["event-envelope.schema.json"],
                 resources: [.copy("migrations")]),
-        .target(name: "Write", dependencies: ["Core", "Drivers", "Schema"]),
-        .target(name: "Read", dependencies: ["Core", "Drivers"]),
+        // At-least-once delivery shared by Write's command workers and Read's projection: the embedded bus,
+        // the processed-events registry, the worker loop, dead letters and crash points.
+        .target(name: "Delivery", dependencies: ["Core", "Drivers"]),
+        .target(name: "Write", dependencies: ["Core", "Drivers", "Schema", "Delivery"]),
+        .target(name: "Read", dependencies: ["Core", "Drivers", "Delivery"]),
         .target(name: "Gateway", dependencies: ["Core", "Drivers", "Write", "Read", "CNghttp2", "COpenSSL", "CLinux"]),
         .executableTarget(name: "spice", dependencies: [
-            "Gateway", "Core", "Write", "Drivers",
+            "Gateway", "Core", "Write", "Read", "Delivery", "Drivers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // A fresh, migrated PostgreSQL database per test, on the cluster scripts/test.sh starts.
+        .target(name: "TestSupport", dependencies: ["Drivers", "Write"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Core"]),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "Core"]),
-        .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers"]),
+        .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers", "Delivery", "TestSupport"]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Core", "Drivers", "TestSupport"]),
+        .testTarget(name: "ReadTests", dependencies: ["Read", "Core", "Drivers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["spice"],
                     resources: [.copy("Scripts")]),
     ],
