@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Delivery", dependencies: ["Core", "Drivers"]),
         .target(name: "Write", dependencies: ["Core", "Drivers", "Schema", "Delivery"]),
         .target(name: "Read", dependencies: ["Core", "Drivers", "Delivery"]),
-        .target(name: "Gateway", dependencies: ["Core", "Drivers", "Write", "Read", "CNghttp2", "COpenSSL", "CLinux"]),
+        .target(name: "Gateway", dependencies: ["Core", "Drivers", "Write", "Read", "Delivery", "CNghttp2", "COpenSSL", "CLinux"]),
         .executableTarget(name: "spice", dependencies: [
             "Gateway", "Core", "Write", "Read", "Delivery", "Drivers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

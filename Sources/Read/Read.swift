@@ -1,3 +1,3 @@
-/// The read path: projection worker, graph and document read models, federation and the typed query
-/// language. Built by the read-path issue; nothing here yet.
+/// The read path: the projection worker, the graph and document read models (Postgres adapters of Core's
+/// ports), and, later, federation and the typed query language.
 public enum ReadPath {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Gateway
+import Write
 import Glibc
 
 struct Serve: ParsableCommand {
@@ -11,9 +12,11 @@ struct Serve: ParsableCommand {
         let environment = EnvironmentReader(CommandEnvironment.variables())
         let config: GatewayConfig
         let storageConfig: StorageConfig
+        let deliveryConfig: DeliveryConfig
         do {
             config = try GatewayConfig.fromEnvironment(environment, processorCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
             storageConfig = try StorageConfig(environment)
+            deliveryConfig = try DeliveryConfig(environment)
         } catch {
             CommandEnvironment.fail("\(error)")
         }
@@ -23,17 +26,24 @@ struct Serve: ParsableCommand {
 
         let storage: Storage
         do {
-            storage = try Storage.start(storageConfig) { CommandEnvironment.log($0) }
+            storage = try Storage.start(storageConfig, busPartitions: deliveryConfig.partitions) { CommandEnvironment.log($0) }
         } catch {
             CommandEnvironment.fail("\(error)")
         }
+
+        let delivery = DeliveryRuntime(storage: storage, config: deliveryConfig) { CommandEnvironment.log($0) }
+        delivery.start()
 
         let readiness = Readiness()
         let client = storage.client
         readiness.register("postgres") { await client.isReachable() }
         let router = Router()
         SystemRoutes.register(on: router, readiness: readiness)
-        WriteAPI.register(on: router, write: storage.write, limits: config.limits)
+        if deliveryConfig.roles.contains(.gateway) {
+            WriteAPI.register(on: router, write: storage.write, limits: config.limits)
+            AdminRoutes.register(on: router, deadLetters: delivery.deadLetters, bus: delivery.bus,
+                                 commands: CommandProgressReporter(store: storage.write.statuses))
+        }
         if config.diagnosticRoutes {
             DiagnosticRoutes.register(on: router)
         }
@@ -42,6 +52,7 @@ struct Serve: ParsableCommand {
         do {
             server = try HTTPServer(config: config, router: router)
         } catch {
+            _ = try? runBlocking { await delivery.stop() }
             storage.stop()
             CommandEnvironment.fail("cannot start the gateway: \(error)")
         }
@@ -54,6 +65,7 @@ struct Serve: ParsableCommand {
         CommandEnvironment.log("received \(received == SIGTERM ? "SIGTERM" : "SIGINT"): draining (up to \(config.limits.shutdownGraceMs) ms)")
         readiness.markDraining()
         server.shutdown()
+        _ = try? runBlocking { await delivery.stop() }
         storage.stop()
         CommandEnvironment.log("spice stopped")
     }

@@ -1,4 +1,5 @@
 import Core
+import Delivery
 import Drivers
 import Glibc
 import Write
@@ -26,11 +27,14 @@ final class Storage: Sendable {
     let eventStore: FileEventStore
     let notifier = CommandStatusNotifier()
     let write: WritePath
+    /// The embedded bus lives in the same Postgres; the intake needs it to redeliver recovered orphans.
+    let bus: EmbeddedBus
+    let dataDirectory: String
     private let embedded: EmbeddedPostgres?
     private let sweeper: Task<Void, Never>
 
     /// Starts (or connects to) Postgres, applies migrations, opens the event store.
-    static func start(_ config: StorageConfig, log: @escaping @Sendable (String) -> Void) throws -> Storage {
+    static func start(_ config: StorageConfig, busPartitions: Int = 3, log: @escaping @Sendable (String) -> Void) throws -> Storage {
         var config = config
         try mkdirs(config.dataDirectory)
         // Absolute from here on: PostgreSQL resolves relative paths against its own data directory.
@@ -54,14 +58,27 @@ final class Storage: Sendable {
             throw StartupError(message: "cannot prepare PostgreSQL at \(Self.redacted(url)): \(error)")
         }
         let eventStore = try FileEventStore(directory: config.dataDirectory + "/events")
-        return Storage(client: client, eventStore: eventStore, embedded: embedded, ttl: config.statusTTLSeconds)
+        return Storage(client: client, eventStore: eventStore, embedded: embedded, ttl: config.statusTTLSeconds,
+                       dataDirectory: config.dataDirectory, busPartitions: busPartitions, log: log)
     }
 
-    private init(client: PostgresClient, eventStore: FileEventStore, embedded: EmbeddedPostgres?, ttl: Int?) {
+    private init(client: PostgresClient, eventStore: FileEventStore, embedded: EmbeddedPostgres?, ttl: Int?,
+                 dataDirectory: String, busPartitions: Int, log: @escaping @Sendable (String) -> Void) {
         self.client = client
         self.eventStore = eventStore
         self.embedded = embedded
-        write = WritePath(client: client, eventStore: eventStore, notifier: notifier, statusTTLSeconds: ttl)
+        self.dataDirectory = dataDirectory
+        let bus = EmbeddedBus(client: client, partitions: busPartitions)
+        self.bus = bus
+        write = WritePath(client: client, eventStore: eventStore, notifier: notifier, statusTTLSeconds: ttl,
+                          redeliver: { envelope in
+                              do {
+                                  try await bus.publish([OutgoingMessage(topic: envelope.metadata.kafkaTopic, key: envelope.aggregateId,
+                                                                         value: envelope.jsonBytes)])
+                              } catch {
+                                  log("cannot redeliver recovered command \(envelope.eventId): \(error); the publisher's look-back or a replay will")
+                              }
+                          })
         notifier.start(client: client)
         let statuses = write.statuses
         sweeper = Task {

@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 
 /// The write path through the real binary and a real PostgreSQL: commands, OCC, validation, idempotency,
-/// the event files, status, waits and the SSE stream. No workers exist yet, so tests play the worker by
-/// moving status rows in SQL exactly as a worker's transition does (update + history + NOTIFY).
+/// the event files, status, waits and the SSE stream. The server runs the gateway role only (no publisher,
+/// no workers), so commands stay where the tests put them: tests play the worker by moving status rows in
+/// SQL exactly as a worker's transition does (update + history + NOTIFY). DeliveryTests covers the workers.
 final class WritePathTests: XCTestCase {
     var server: SpiceServer!
     var databaseURL = ""
@@ -12,7 +13,8 @@ final class WritePathTests: XCTestCase {
     override func setUpWithError() throws {
         databaseURL = try TestPostgres.freshDatabase()
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-write-\(UUID().uuidString)").path
-        server = try SpiceServer(environment: ["SPICE_DATABASE_URL": databaseURL, "SPICE_DATA_DIR": dataDirectory])
+        server = try SpiceServer(environment: ["SPICE_DATABASE_URL": databaseURL, "SPICE_DATA_DIR": dataDirectory,
+                                               "SPICE_ROLES": "gateway"])
     }
 
     override func tearDown() {
@@ -280,28 +282,20 @@ final class WritePathConfigurationTests: XCTestCase {
     }
 
     func testRegistryOutageAnswers503AndRecovers() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-outage-\(UUID().uuidString)").path
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/services/postgres.sh").path
-        // Not through Foundation's Process: PostgreSQL outlives the script, and Process then never reports the
-        // script's exit. posix_spawn + waitpid waits for exactly the script.
-        func cluster(_ action: String) -> Int32 {
-            Spawn.run(["/bin/bash", "-c", "\"$0\" \(action) \"$1\" > \"$1.out\" 2>&1 < /dev/null", script, directory])
-        }
-        XCTAssertEqual(cluster("start"), 0)
-        defer { _ = cluster("stop"); try? FileManager.default.removeItem(atPath: directory) }
-        let url = try String(contentsOfFile: directory + "/url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let cluster = try PrivateCluster()
+        defer { cluster.remove() }
+        let url = cluster.url
         let server = try SpiceServer(environment: ["SPICE_DATABASE_URL": url])
         defer { server.stop() }
         XCTAssertEqual(try HTTP.call("POST", server.baseURL + "/api/v1/database/create", json: ["name": "before"]).status, 202)
 
-        XCTAssertEqual(cluster("stop"), 0)
+        XCTAssertEqual(cluster.run("stop"), 0)
         let during = try HTTP.call("POST", server.baseURL + "/api/v1/database/create", json: ["name": "during"], timeout: 20)
         XCTAssertEqual(during.status, 503, during.raw)
         XCTAssertEqual(during.json["error"] as? String, "registry_unavailable")
         XCTAssertEqual(try HTTP.call("GET", server.baseURL + "/readyz", timeout: 20).status, 503)
 
-        XCTAssertEqual(cluster("start-existing"), 0)
+        XCTAssertEqual(cluster.run("start-existing"), 0)
         var after = 0
         for _ in 0..<50 where after != 202 {
             after = try HTTP.call("POST", server.baseURL + "/api/v1/database/create", json: ["name": "after"]).status

@@ -42,6 +42,14 @@ public enum BusError: Error, Sendable, Equatable, CustomStringConvertible {
         case .refused(let why): "message bus refused the request: \(why)"
         }
     }
+
+    /// The API's answer when a request needed the bus.
+    public var problem: Problem {
+        switch self {
+        case .unavailable: Problem(status: 503, code: "bus_unavailable", detail: description)
+        case .refused: Problem(status: 500, code: "bus_refused", detail: description)
+        }
+    }
 }
 
 /// The bus port, with Kafka's semantics: topics split into partitions by key, consumer groups with

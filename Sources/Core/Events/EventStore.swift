@@ -69,6 +69,21 @@ public protocol EventStore: Sendable {
     /// the log), in key order (occurred_at, then event id), each with its envelope.
     func tail(after position: EventStorePosition?, limit: Int) async throws(EventStoreError)
         -> [(position: EventStorePosition, envelope: EventEnvelope)]
+
+    /// Up to `limit` by-date positions strictly after `position`, without reading the envelopes (cheap:
+    /// a tailer's look-back lists a window of them to find entries that landed late).
+    func positions(after position: EventStorePosition?, limit: Int) async throws(EventStoreError) -> [EventStorePosition]
+    /// The envelope at a by-date position.
+    func envelope(at position: EventStorePosition) async throws(EventStoreError) -> EventEnvelope
+
+    /// A consumer's durable position (`checkpoints/{name}.json`); nil before the first save. Unlike events,
+    /// checkpoints are overwritten, atomically.
+    func checkpoint(_ name: String) async throws(EventStoreError) -> JSONValue?
+    func saveCheckpoint(_ name: String, _ value: JSONValue) async throws(EventStoreError)
+
+    /// Notified after every append that stored something new, so tailers wake without polling (in-process
+    /// only; other processes poll).
+    var appended: ChangeSignal { get }
 }
 
 extension EventStore {

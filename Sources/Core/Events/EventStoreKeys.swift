@@ -90,6 +90,25 @@ public enum EventStoreKeys {
         ])
     }
 
+    /// `checkpoints/{name}.json`.
+    public static func checkpointKey(name: String) -> String {
+        checkpointsPrefix + encodeSegment(name) + ".json"
+    }
+
+    /// A position just before every by-date entry at or after `milliseconds`: `tail(after:)` from here
+    /// starts at that instant (the look-back of a tailer).
+    public static func byDatePosition(before milliseconds: Int64) -> EventStorePosition {
+        EventStorePosition(key: byDateDirectory(milliseconds: milliseconds) + EventTimestamp.pad(Int(milliseconds), 13))
+    }
+
+    /// The instant of a by-date position (nil when it is not one).
+    public static func milliseconds(of position: EventStorePosition) -> Int64? {
+        guard let slash = position.key.lastIndex(of: "/") else { return nil }
+        let name = position.key[position.key.index(after: slash)...]
+        guard name.utf8.count >= 13, let value = Int64(name.prefix(13)) else { return nil }
+        return value
+    }
+
     // MARK: Reading names back
 
     /// Parses `{seq:020}_{event_id}.json`.

@@ -105,7 +105,7 @@ public enum EventTimestamp {
         return isInRange(ms) ? ms : nil
     }
 
-    static func pad(_ value: Int, _ width: Int) -> String {
+    public static func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }

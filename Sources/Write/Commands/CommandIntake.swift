@@ -56,63 +56,57 @@ public struct CommandIntake: Sendable {
     private let client: PostgresClient
     private let eventStore: any EventStore
     private let statusStore: CommandStatusStore
+    private let redeliver: @Sendable (EventEnvelope) async -> Void
 
-    public init(client: PostgresClient, eventStore: any EventStore, statusStore: CommandStatusStore) {
+    /// `redeliver` hands a recovered orphan envelope to the bus (the publisher has passed it already).
+    public init(client: PostgresClient, eventStore: any EventStore, statusStore: CommandStatusStore,
+                redeliver: @escaping @Sendable (EventEnvelope) async -> Void = { _ in }) {
         self.client = client
         self.eventStore = eventStore
         self.statusStore = statusStore
+        self.redeliver = redeliver
     }
 
     public func submit(_ request: CommandRequest) async throws -> CommandAccepted {
         let digest = request.digest
-        return try await mapStorageErrors {
-            try await client.transaction { connection in
+        let (accepted, recoveredOrphan) = try await mapStorageErrors {
+            try await client.transaction { connection -> (CommandAccepted, EventEnvelope?) in
                 if let previous = try await Self.existingCommand(request.commandId, on: connection) {
                     guard previous.digest == digest else {
                         throw Problem(status: 409, code: "event_id_reused",
                                       detail: "command id \(request.commandId) was already used for a different command",
                                       field: "header.Idempotency-Key")
                     }
-                    return CommandAccepted(commandId: request.commandId, commandType: previous.commandType,
-                                           aggregateType: previous.aggregateType, aggregateId: previous.aggregateId,
-                                           sequenceNumber: previous.sequenceNumber, replayed: true)
+                    return (CommandAccepted(commandId: request.commandId, commandType: previous.commandType,
+                                            aggregateType: previous.aggregateType, aggregateId: previous.aggregateId,
+                                            sequenceNumber: previous.sequenceNumber, replayed: true), nil)
                 }
                 let current = try await AggregateStore.snapshot(request.aggregate, on: connection, lock: true)
                 try Self.checkVersion(request, current: current)
                 let newState = try request.decide(current)
                 let sequence = try await Self.store(request, state: newState, on: connection)
-                try await Self.append(Self.envelope(for: request, sequence: sequence), to: eventStore)
+                let envelope = Self.envelope(for: request, state: newState, sequence: sequence)
+                let outcome: AppendOutcome
+                do throws(EventStoreError) {
+                    outcome = try await eventStore.appendAdoptingStoredTimestamp(envelope)
+                } catch {
+                    throw error.problem
+                }
                 try await statusStore.insertPending(
                     PendingCommand(commandId: request.commandId, commandType: request.commandType,
                                    aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id,
                                    sequenceNumber: sequence, payloadDigest: digest),
                     on: connection)
-                return CommandAccepted(commandId: request.commandId, commandType: request.commandType,
-                                       aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id,
-                                       sequenceNumber: sequence, replayed: false)
+                // Stored already although no status row existed: an attempt whose transaction did not commit
+                // left it (an orphan, which workers refuse). Now that it is accepted, deliver it again.
+                let orphan = outcome == .alreadyPresent ? envelope : nil
+                return (CommandAccepted(commandId: request.commandId, commandType: request.commandType,
+                                        aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id,
+                                        sequenceNumber: sequence, replayed: false), orphan)
             }
         }
-    }
-
-    /// Appends the command envelope. If a previous attempt appended it and then failed to commit, the
-    /// stored copy has another timestamp: retry once with that timestamp so it counts as the same event.
-    private static func append(_ envelope: EventEnvelope, to store: any EventStore) async throws {
-        do throws(EventStoreError) {
-            _ = try await store.append(envelope)
-        } catch .eventIdReused {
-            var retry = envelope
-            do throws(EventStoreError) {
-                guard let orphan = try await store.event(id: envelope.eventId) else {
-                    throw EventStoreError.eventIdReused(eventId: envelope.eventId)
-                }
-                retry.occurredAtMilliseconds = orphan.occurredAtMilliseconds
-                _ = try await store.append(retry)
-            } catch {
-                throw error.problem
-            }
-        } catch {
-            throw error.problem
-        }
+        if let recoveredOrphan { await redeliver(recoveredOrphan) }
+        return accepted
     }
 
     private struct ExistingCommand {
@@ -123,12 +117,16 @@ public struct CommandIntake: Sendable {
         let sequenceNumber: Int
     }
 
+    /// Also takes the command id's transaction-scoped advisory lock, in the same round trip: a worker that
+    /// finds a command envelope without a status row waits on that lock (`CommandStatusStore.standing`) to
+    /// learn whether the transaction that appended it committed.
     private static func existingCommand(_ id: String, on connection: PostgresQuerying) async throws -> ExistingCommand? {
         let rows = try await connection.query("""
-            SELECT payload_digest, command_type, aggregate_type, aggregate_id, sequence_number
-            FROM commands WHERE command_id = $1::uuid
+            SELECT c.payload_digest, c.command_type, c.aggregate_type, c.aggregate_id, c.sequence_number
+            FROM (SELECT pg_advisory_xact_lock(\(CommandStatusStore.intakeLockExpression)) AS locked) AS lock
+            LEFT JOIN commands c ON c.command_id = $1::uuid
             """, [.text(id)]).rows
-        return rows.first.map {
+        return rows.first.flatMap { $0.isNull("command_type") ? nil : $0 }.map {
             ExistingCommand(digest: $0.string("payload_digest") ?? "", commandType: $0.string("command_type") ?? "",
                             aggregateType: $0.string("aggregate_type") ?? "", aggregateId: $0.string("aggregate_id") ?? "",
                             sequenceNumber: $0.int("sequence_number") ?? 0)
@@ -195,14 +193,16 @@ public struct CommandIntake: Sendable {
         }
     }
 
-    static func envelope(for request: CommandRequest, sequence: Int) -> EventEnvelope {
+    /// The command envelope carries the resulting state (`data.state`) as well as the request, so workers
+    /// and replay derive the domain event from the envelope alone.
+    static func envelope(for request: CommandRequest, state: JSONValue, sequence: Int) -> EventEnvelope {
         EventEnvelope(
             eventId: request.commandId, eventType: "\(request.commandType)_REQUESTED",
             aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id, actor: request.actor,
             data: [
                 "command_id": .string(request.commandId), "command_type": .string(request.commandType),
                 "database": .string(request.aggregate.database), "expected_seq": .number(Double(request.expectedSequence)),
-                "payload": request.payload,
+                "payload": request.payload, "state": state,
             ],
             metadata: EventMetadata(kind: .command, kafkaTopic: request.aggregate.kind.commandTopic, service: "spice",
                                     commandId: request.commandId, commandType: request.commandType),

@@ -43,8 +43,9 @@ public struct CommandStatusStore: Sendable {
     @discardableResult
     public func transition(_ commandId: String, to status: CommandStatus, progress: Int? = nil,
                            result: JSONValue? = nil, error: JSONValue? = nil, message: String? = nil,
-                           countsAsAttempt: Bool = false) async throws -> Bool {
-        let from = CommandStatus.allCases.filter { $0.canMove(to: status) }.map(\.rawValue)
+                           countsAsAttempt: Bool = false, reopening: Bool = false) async throws -> Bool {
+        // Reopening is the operator's replay of a dead letter: FAILED → RETRYING, nothing else.
+        let from = reopening ? [CommandStatus.failed.rawValue] : CommandStatus.allCases.filter { $0.canMove(to: status) }.map(\.rawValue)
         guard UUIDText.isValid(commandId), !from.isEmpty else { return false }
         let moved = try await mapStorageErrors {
             try await client.query("""
@@ -64,6 +65,52 @@ public struct CommandStatusStore: Sendable {
                       error.map { .text(JSONWriter.string($0)) } ?? .null,
                       .text("{" + from.joined(separator: ",") + "}"), .int(countsAsAttempt ? 1 : 0),
                       message.map { .text($0) } ?? .null, .text(Self.channel)])
+        }
+        return !moved.rows.isEmpty
+    }
+
+    /// The advisory lock key of a command id (`$1`), held by the intake transaction that appends its envelope.
+    static let intakeLockExpression = "hashtextextended($1::text, 0)"
+
+    /// Where a command stands for a worker about to act on its envelope. Without a status row, waits for
+    /// the intake transaction that appended the envelope to settle (its advisory lock) and looks again:
+    /// still nothing means that transaction rolled back, and the envelope is an orphan.
+    public func standing(of commandId: String) async throws -> CommandStanding {
+        guard UUIDText.isValid(commandId) else { return .orphan }
+        let query = "SELECT status FROM commands WHERE command_id = $1::uuid"
+        if let status = try await client.query(query, [.text(commandId)]).rows.first?.string("status") {
+            return Self.standing(status)
+        }
+        let status = try await client.transaction { connection in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock_shared(\(Self.intakeLockExpression))", [.text(commandId)])
+            return try await connection.query(query, [.text(commandId)]).rows.first?.string("status")
+        }
+        return status.map(Self.standing) ?? .orphan
+    }
+
+    private static func standing(_ status: String) -> CommandStanding {
+        switch CommandStatus(rawValue: status) {
+        case .cancelled?: .cancelled
+        case .completed?, .failed?: .finished
+        default: .open
+        }
+    }
+
+    /// Records progress on a command being processed (history entry and NOTIFY, no status change).
+    @discardableResult
+    public func progress(_ commandId: String, progress: Int, message: String) async throws -> Bool {
+        guard UUIDText.isValid(commandId) else { return false }
+        let moved = try await mapStorageErrors {
+            try await client.query("""
+                WITH moved AS (
+                    UPDATE commands SET progress = $2::int, updated_at = now()
+                    WHERE command_id = $1::uuid AND status IN ('PROCESSING', 'RETRYING')
+                    RETURNING command_id, status, progress),
+                history AS (
+                    INSERT INTO command_history (command_id, status, progress, message)
+                    SELECT command_id, status, progress, $3 FROM moved RETURNING 1)
+                SELECT pg_notify($4, command_id::text) FROM moved
+                """, [.text(commandId), .int(Int64(min(100, max(0, progress)))), .text(message), .text(Self.channel)])
         }
         return !moved.rows.isEmpty
     }

@@ -144,6 +144,8 @@ public final class FileEventStore: EventStore {
 
     /// Commits what is queued, stops the threads and releases the directory lock. Later appends fail
     /// with `.io`. Blocks briefly; idempotent.
+    public let appended = ChangeSignal()
+
     public func close() {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         queue.stop()
@@ -175,7 +177,25 @@ public final class FileEventStore: EventStore {
                 continuation.resume(returning: .failure(.io("the event store at \(directory) is closed")))
             }
         }
-        return try result.get()
+        let outcome = try result.get()
+        if outcome == .appended { appended.notify() }
+        return outcome
+    }
+
+    public func checkpoint(_ name: String) async throws(EventStoreError) -> JSONValue? {
+        let key = EventStoreKeys.checkpointKey(name: name)
+        let files = self.files
+        let bytes = try await readPool.run { () throws(EventStoreError) -> [UInt8]? in try files.read(key) }
+        guard let bytes else { return nil }
+        do { return try JSONParser.parse(bytes) } catch {
+            throw .corrupt(key: key, reason: "invalid JSON: \(error.detail ?? error.title)")
+        }
+    }
+
+    public func saveCheckpoint(_ name: String, _ value: JSONValue) async throws(EventStoreError) {
+        let key = EventStoreKeys.checkpointKey(name: name)
+        let files = self.files
+        try await readPool.run { () throws(EventStoreError) in try files.replace(key, bytes: JSONWriter.bytes(value)) }
     }
 
     public func event(id: String) async throws(EventStoreError) -> EventEnvelope? {
@@ -194,6 +214,14 @@ public final class FileEventStore: EventStore {
             try reader.tail(after: position, limit: limit).map { TailEntry(position: $0.position, envelope: $0.envelope) }
         }
         return entries.map { ($0.position, $0.envelope) }
+    }
+
+    public func positions(after position: EventStorePosition?, limit: Int) async throws(EventStoreError) -> [EventStorePosition] {
+        try await read { reader throws(EventStoreError) in try reader.positions(after: position, limit: limit) }
+    }
+
+    public func envelope(at position: EventStorePosition) async throws(EventStoreError) -> EventEnvelope {
+        try await read { reader throws(EventStoreError) in try reader.envelope(at: position) }
     }
 
     private struct TailEntry: Sendable {

@@ -165,6 +165,29 @@ struct StoreFiles: Sendable {
         return true
     }
 
+    /// Makes `bytes` the object at `key`, replacing what is there, durably: temporary file, fsync, rename,
+    /// fsync of the directory. For checkpoints, the one kind of object that changes.
+    func replace(_ key: String, bytes: [UInt8]) throws(EventStoreError) {
+        let directoryKey = StoreFiles.parent(of: key)
+        let created = try makeDirectories(directoryKey)
+        let temporary = try writeTemporary(in: path(directoryKey), bytes: bytes)
+        let synced = syncFile(temporary.fd)
+        Glibc.close(temporary.fd)
+        guard synced == 0 else {
+            unlink(temporary.path)
+            throw .io(SystemErrorText.describe("fsync(\(temporary.path))", synced))
+        }
+        guard rename(temporary.path, path(key)) == 0 else {
+            let code = errno
+            unlink(temporary.path)
+            throw .io(SystemErrorText.describe("rename(\(path(key)))", code))
+        }
+        for directory in [path(directoryKey)] + created.map(StoreFiles.parent(of:)) {
+            let code = syncDirectory(directory)
+            guard code == 0 else { throw .io(SystemErrorText.describe("fsync(\(directory))", code)) }
+        }
+    }
+
     /// fsync of an open file; returns 0 or the errno.
     func syncFile(_ fd: Int32) -> Int32 {
         counters.files.add(1, ordering: .relaxed)

@@ -79,7 +79,9 @@ struct StoreReader: Sendable {
         return result
     }
 
-    func tail(after position: EventStorePosition?, limit: Int) throws(EventStoreError) -> [(position: EventStorePosition, envelope: EventEnvelope)] {
+    /// Up to `limit` by-date index keys strictly after `position`, in key order, from directory listings
+    /// only (no object is read): what a tailer's look-back compares against what it has published.
+    func positions(after position: EventStorePosition?, limit: Int) throws(EventStoreError) -> [EventStorePosition] {
         guard limit > 0 else { return [] }
         let after = position?.key
         // The (yyyy, mm, dd) of the position, to skip whole directories before it.
@@ -93,7 +95,7 @@ struct StoreReader: Sendable {
             guard n > 0 else { return false }
             return Array(parts.prefix(n)).lexicographicallyPrecedes(Array(afterDay.prefix(n))) { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         }
-        var result: [(position: EventStorePosition, envelope: EventEnvelope)] = []
+        var result: [EventStorePosition] = []
         let root = EventStoreKeys.byDatePrefix
         for year in try files.list(root) {
             try checkDateSegment(year, width: 4, key: root + year)
@@ -108,21 +110,35 @@ struct StoreReader: Sendable {
                     for name in try files.list(directory) {
                         let key = directory + name
                         if let after, !after.utf8.lexicographicallyPrecedes(key.utf8) { continue }
-                        guard let parsed = EventStoreKeys.parseByDateName(name) else {
-                            throw .corrupt(key: key, reason: "not a by-date index name")
-                        }
-                        guard let envelope = try envelope(viaIndex: key, expectedEventId: parsed.eventId) else {
-                            throw .corrupt(key: key, reason: "listed but unreadable")
-                        }
-                        guard envelope.occurredAtMilliseconds == parsed.milliseconds,
-                              EventStoreKeys.byDateKey(for: envelope) == key else {
-                            throw .corrupt(key: key, reason: "names an envelope with another occurred_at")
-                        }
-                        result.append((EventStorePosition(key: key), envelope))
+                        result.append(EventStorePosition(key: key))
                         if result.count == limit { return result }
                     }
                 }
             }
+        }
+        return result
+    }
+
+    /// The envelope a by-date index entry names, checked against the entry's name.
+    func envelope(at position: EventStorePosition) throws(EventStoreError) -> EventEnvelope {
+        let key = position.key
+        let name = String(key[key.index(after: key.lastIndex(of: "/") ?? key.startIndex)...])
+        guard let parsed = EventStoreKeys.parseByDateName(name) else {
+            throw .corrupt(key: key, reason: "not a by-date index name")
+        }
+        guard let envelope = try envelope(viaIndex: key, expectedEventId: parsed.eventId) else {
+            throw .corrupt(key: key, reason: "listed but unreadable")
+        }
+        guard envelope.occurredAtMilliseconds == parsed.milliseconds, EventStoreKeys.byDateKey(for: envelope) == key else {
+            throw .corrupt(key: key, reason: "names an envelope with another occurred_at")
+        }
+        return envelope
+    }
+
+    func tail(after position: EventStorePosition?, limit: Int) throws(EventStoreError) -> [(position: EventStorePosition, envelope: EventEnvelope)] {
+        var result: [(position: EventStorePosition, envelope: EventEnvelope)] = []
+        for entry in try positions(after: position, limit: limit) {
+            result.append((entry, try envelope(at: entry)))
         }
         return result
     }

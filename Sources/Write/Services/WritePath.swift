@@ -12,12 +12,14 @@ public struct WritePath: Sendable {
     public let eventStore: any EventStore
     private let schemaCache = SchemaCache()
 
-    public init(client: PostgresClient, eventStore: any EventStore, notifier: CommandStatusNotifier, statusTTLSeconds: Int?) {
+    /// `redeliver` puts an envelope on the bus directly (see `CommandIntake`'s orphan recovery).
+    public init(client: PostgresClient, eventStore: any EventStore, notifier: CommandStatusNotifier, statusTTLSeconds: Int?,
+                redeliver: @escaping @Sendable (EventEnvelope) async -> Void = { _ in }) {
         self.client = client
         self.eventStore = eventStore
         aggregates = AggregateStore(client: client)
         statuses = CommandStatusStore(client: client, ttlSeconds: statusTTLSeconds)
-        intake = CommandIntake(client: client, eventStore: eventStore, statusStore: statuses)
+        intake = CommandIntake(client: client, eventStore: eventStore, statusStore: statuses, redeliver: redeliver)
         waiter = CommandWaiter(store: statuses, notifier: notifier)
     }
 
