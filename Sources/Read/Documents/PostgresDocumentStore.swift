@@ -1,0 +1,87 @@
+import Core
+import Drivers
+
+/// The document read model in PostgreSQL (migration 004): full instance documents as JSONB and the
+/// ontology's class documents, per database space, with the same version rule as the graph.
+///
+/// Reads of a database without a space find nothing; writes to one throw `notFound`.
+public struct PostgresDocumentStore: DocumentStore {
+    private let client: PostgresClient
+
+    public init(client: PostgresClient) { self.client = client }
+
+    public func createDatabase(_ database: String) async throws(ReadModelError) {
+        try await DocumentStatements.spaces.create(database, on: client)
+    }
+
+    public func dropDatabase(_ database: String) async throws(ReadModelError) {
+        try await DocumentStatements.spaces.drop(database, on: client)
+    }
+
+    public func put(_ database: String, _ documents: [InstanceDocument]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
+        let batch = VersionedBatch(keys: documents.map(\.ref), versions: documents.map(\.version))
+        let sent = batch.sent.map { documents[$0] }
+        let outcomes = try await DocumentStatements.writeDocuments.run(on: client, database: database, count: sent.count, [
+            .text(database),
+            PostgresArray.text(sent.map(\.ref.classId)),
+            PostgresArray.text(sent.map(\.ref.instanceId)),
+            PostgresArray.integers(sent.map(\.version)),
+            PostgresArray.text(sent.map { JSONWriter.string($0.data) }),
+            PostgresArray.booleans(sent.map(\.deleted)),
+            PostgresArray.text(sent.map(\.eventId)),
+            PostgresArray.text(sent.map(\.createdAt)),
+            PostgresArray.text(sent.map(\.updatedAt)),
+        ])
+        return batch.outcomes(outcomes)
+    }
+
+    public func documents(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [NodeRef: InstanceDocument] {
+        let wanted = Set(refs)
+        guard !wanted.isEmpty else { return [:] }
+        let rows = try await query(DocumentStatements.liveDocuments, [
+            .text(database), PostgresArray.text(wanted.map(\.classId)), PostgresArray.text(wanted.map(\.instanceId)),
+        ])
+        var documents: [NodeRef: InstanceDocument] = [:]
+        documents.reserveCapacity(rows.count)
+        for row in rows {
+            let ref = try row.nodeRef(classColumn: "class_id", idColumn: "instance_id")
+            documents[ref] = InstanceDocument(
+                ref: ref, version: try row.requiredInt("version"), data: try row.json("data"), deleted: false,
+                eventId: try row.required("event_id"), createdAt: try row.required("created_at"),
+                updatedAt: try row.required("updated_at"))
+        }
+        return documents
+    }
+
+    public func count(_ database: String) async throws(ReadModelError) -> Int {
+        let rows = try await query(DocumentStatements.countLive, [.text(database)])
+        guard let row = rows.first else { throw .invalidResponse("count(*) returned no row") }
+        return try row.requiredInt("live")
+    }
+
+    public func putClassDocument(_ database: String, classId: String, definition: JSONValue?, version: Int)
+        async throws(ReadModelError) -> VersionedWriteOutcome {
+        let outcomes = try await DocumentStatements.writeClassDocuments.run(on: client, database: database, count: 1, [
+            .text(database), PostgresArray.text([classId]), PostgresArray.integers([version]),
+            PostgresArray.text([definition.map { JSONWriter.string($0) }]), PostgresArray.booleans([definition == nil]),
+        ])
+        return outcomes[0]
+    }
+
+    public func classDocuments(_ database: String) async throws(ReadModelError) -> [String: JSONValue] {
+        let rows = try await query(DocumentStatements.liveClassDocuments, [.text(database)])
+        var definitions: [String: JSONValue] = [:]
+        for row in rows {
+            definitions[try row.required("class_id")] = try row.json("definition")
+        }
+        return definitions
+    }
+
+    private func query(_ sql: String, _ parameters: [PostgresValue]) async throws(ReadModelError) -> [PostgresRow] {
+        do {
+            return try await client.query(sql, parameters).rows
+        } catch {
+            throw ReadModelErrors.map(error)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Core
+import Drivers
+
+/// `findNodes`' conditions, as SQL over `graph_nodes` with every field name and value a parameter: the text
+/// depends only on the filters' kinds, so each shape is prepared once per connection.
+enum GraphFilterSQL {
+    /// The filter that names the instance id rather than a stored field.
+    static let idField = "_id"
+
+    static func condition(_ filter: GraphFilter, _ parameters: inout SQLParameters) -> String {
+        switch filter {
+        case .equals(let field, let value) where field == idField:
+            guard let id = idText(value) else { return "false" }
+            return "instance_id = \(parameters.bind(.text(id)))"
+        case .equals(let field, let value):
+            // Containment finds candidates through the GIN index; the comparison makes it exact (containment
+            // would also accept an array holding the value).
+            let probe = parameters.bind(.text(JSONWriter.string(.object([field: value]))))
+            let key = parameters.bind(.text(field))
+            return "fields @> \(probe)::jsonb AND fields -> \(key)::text = \(parameters.bind(.text(JSONWriter.string(value))))::jsonb"
+        case .isIn(let field, let values) where field == idField:
+            let ids = parameters.bind(PostgresArray.text(values.compactMap(idText)))
+            return "instance_id = ANY(\(ids)::text[])"
+        case .isIn(let field, let values):
+            let probes = parameters.bind(PostgresArray.text(values.map { JSONWriter.string(.object([field: $0])) }))
+            let key = parameters.bind(.text(field))
+            let candidates = parameters.bind(PostgresArray.text(values.map { JSONWriter.string($0) }))
+            return "fields @> ANY(\(probes)::jsonb[]) AND fields -> \(key)::text = ANY(\(candidates)::jsonb[])"
+        case .range(let field, let lower, let lowerInclusive, let upper, let upperInclusive):
+            var bounds: [String] = []
+            if let lower {
+                bounds.append(bound(field, lower, lowerInclusive ? ">=" : ">", &parameters))
+            }
+            if let upper {
+                bounds.append(bound(field, upper, upperInclusive ? "<=" : "<", &parameters))
+            }
+            return bounds.isEmpty ? "true" : bounds.joined(separator: " AND ")
+        }
+    }
+
+    /// Numbers compare as numbers, strings (dates included) as text in byte order; a value of another kind
+    /// than the bound's never matches, and neither does a bound that is neither a number nor a string.
+    private static func bound(_ field: String, _ limit: JSONValue, _ comparison: String,
+                              _ parameters: inout SQLParameters) -> String {
+        if field == idField {
+            guard let id = idText(limit) else { return "false" }
+            return "instance_id \(comparison) \(parameters.bind(.text(id)))::text"
+        }
+        switch limit {
+        case .number(let number) where number.isFinite:
+            let key = parameters.bind(.text(field))
+            let value = parameters.bind(.text(JSONWriter.string(limit)))
+            return "(CASE WHEN jsonb_typeof(fields -> \(key)::text) = 'number' THEN (fields -> \(key)::text)::numeric END) "
+                + "\(comparison) \(value)::numeric"
+        case .string(let text):
+            let key = parameters.bind(.text(field))
+            let value = parameters.bind(.text(text))
+            return "(CASE WHEN jsonb_typeof(fields -> \(key)::text) = 'string' THEN fields ->> \(key)::text END) COLLATE \"C\" "
+                + "\(comparison) \(value)::text"
+        default:
+            return "false"
+        }
+    }
+
+    /// An instance id as a filter value: a string, or a whole number written as digits.
+    private static func idText(_ value: JSONValue) -> String? {
+        switch value {
+        case .string(let id): id
+        case .number: value.intValue.map(String.init)
+        default: nil
+        }
+    }
+}

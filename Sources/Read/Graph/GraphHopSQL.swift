@@ -1,0 +1,66 @@
+import Core
+
+/// The one statement of a hop, per direction and whether the target class is fixed (four texts, each
+/// prepared once per connection).
+///
+/// Parameters: `$1` database, `$2`/`$3` the start nodes' classes and ids, `$4` predicate, `$5` the row
+/// limit (the caller's limit + 1, to tell truncation), `$6` the target class when given. One row per edge
+/// walked, with the reached node's version and fields.
+///
+/// An edge counts only while its version is its owner's (see the migration), and the reached node must be
+/// live. Reverse, the owner is the reached node, so its join checks both. Forward, the owner is the start
+/// node, looked up per edge by a scalar subquery rather than a join: as a join the planner may hash the start
+/// list against a sequential scan of every node, which a thousand primary-key probes beat by far. Both walks
+/// are index range scans: the primary key for (from, predicate) and `graph_edges_reverse` for
+/// (to, predicate), each with the target class as the next key column.
+///
+/// The limit applies before the ORDER BY: sorting first would make every hop read all the start nodes' edges
+/// before cutting; this way the nested loop stops at the limit, so a hub with a million edges costs what the
+/// limit allows, and only the rows kept are sorted (by from, then to: a stable answer). Which edges a
+/// truncated hop keeps is the plan's choice.
+enum GraphHopSQL {
+    static func statement(direction: HopDirection, targetClassGiven: Bool) -> String {
+        switch (direction, targetClassGiven) {
+        case (.forward, false): forwardAnyClass
+        case (.forward, true): forwardToClass
+        case (.reverse, false): reverseAnyClass
+        case (.reverse, true): reverseToClass
+        }
+    }
+
+    private static let forwardAnyClass = forward(targetCondition: "")
+    private static let forwardToClass = forward(targetCondition: " AND edge.to_class = $6")
+    private static let reverseAnyClass = reverse(targetCondition: "")
+    private static let reverseToClass = reverse(targetCondition: " AND edge.from_class = $6")
+
+    private static func forward(targetCondition: String) -> String {
+        walk(startColumns: ("from_class", "from_id"), targetCondition: targetCondition, reached: """
+            JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.to_class
+                                    AND reached.instance_id = edge.to_id AND NOT reached.deleted
+            WHERE edge.version = (SELECT owner.version FROM graph_nodes owner WHERE owner.database_name = $1
+                                     AND owner.class_id = edge.from_class AND owner.instance_id = edge.from_id)
+            """)
+    }
+
+    private static func reverse(targetCondition: String) -> String {
+        walk(startColumns: ("to_class", "to_id"), targetCondition: targetCondition, reached: """
+            JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.from_class
+                                    AND reached.instance_id = edge.from_id AND reached.version = edge.version
+                                    AND NOT reached.deleted
+            """)
+    }
+
+    private static func walk(startColumns: (class: String, id: String), targetCondition: String, reached: String) -> String {
+        """
+        SELECT * FROM (
+            SELECT edge.from_class, edge.from_id, edge.to_class, edge.to_id, reached.version, reached.fields::text AS fields
+            FROM unnest($2::text[], $3::text[]) AS start(class_id, instance_id)
+            JOIN graph_edges edge ON edge.database_name = $1 AND edge.\(startColumns.class) = start.class_id
+                                 AND edge.\(startColumns.id) = start.instance_id AND edge.predicate = $4\(targetCondition)
+        \(reached)
+            LIMIT $5::bigint
+        ) walked
+        ORDER BY from_class, from_id, to_class, to_id
+        """
+    }
+}
