@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Core"]),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "Core"]),
-        .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers", "Delivery", "TestSupport"]),
+        .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers", "Delivery", "Schema", "TestSupport"]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Core", "Drivers", "TestSupport"]),
         .testTarget(name: "ReadTests", dependencies: ["Read", "Core", "Drivers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["spice"],
