@@ -72,6 +72,7 @@ final class DeliveryRuntime: Sendable {
             commands: CommandProgressReporter(store: storage.write.statuses),
             crashPoints: CrashPoints(setting: config.crashPoint, dataDirectory: storage.dataDirectory),
             retry: config.retry, owner: Self.ownerName(), log: log)
+        let (graph, documents) = (self.graph, self.documents)
         let handlers: [any EventHandler] = CommandWorker.Kind.allCases.map {
             CommandWorker($0, graph: graph, documents: documents, store: storage.eventStore)
         } + [ProjectionWorker(documents: documents)]

@@ -60,10 +60,10 @@ struct Replay: ParsableCommand {
 
 /// `[=====>    ]  52%  5200/10000 entries  1830/s  ETA 3s` on stderr, redrawn at most ten times a second.
 final class ProgressBar: @unchecked Sendable {
-    private let started = Self.now()
+    private let started = ProgressBar.now()
     private var lastDrawn = 0.0
 
-    var elapsedSeconds: Double { Self.now() - started }
+    var elapsedSeconds: Double { ProgressBar.now() - started }
 
     func show(_ progress: ReadModelReplay.Progress) {
         let now = Self.now()

@@ -29,7 +29,7 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(history.last, "COMPLETED")
         XCTAssertEqual((record["result"] as? [String: Any])?["event_type"] as? String, "INSTANCE_CREATED")
 
-        XCTAssertEqual(try document("p1"), "1:f:Lamp")
+        XCTAssertEqual(try document("p1"), "1:false:Lamp")
         XCTAssertEqual(try harness.sql("SELECT version || ':' || (fields->>'name') FROM graph_nodes WHERE database_name = 'shop' AND instance_id = 'p1'"), "1:Lamp")
         XCTAssertEqual(try harness.sql("SELECT predicate || '->' || to_class || '/' || to_id FROM graph_edges WHERE database_name = 'shop' AND from_id = 'p1'"),
                        "made_by->Company/acme")
@@ -49,17 +49,17 @@ final class DeliveryTests: XCTestCase {
         let created = try HTTP.call("POST", harness.api("/instances/shop/sync/Product/create"),
                                     json: ["data": ["product_id": "p1", "name": "Lamp"]])
         XCTAssertEqual(created.status, 201, created.raw)
-        XCTAssertEqual(try document("p1"), "1:f:Lamp", "a sync create answers only once the document is written")
+        XCTAssertEqual(try document("p1"), "1:false:Lamp", "a sync create answers only once the document is written")
 
-        let updated = try HTTP.call("PUT", harness.api("/instances/shop/Product/p1?expected_seq=1&wait=true"),
+        let updated = try HTTP.call("PUT", harness.api("/instances/shop/sync/Product/p1/update?expected_seq=1"),
                                     json: ["data": ["name": "Desk lamp"]])
         XCTAssertEqual(updated.status, 200, updated.raw)
-        XCTAssertEqual(try document("p1"), "2:f:Desk lamp")
+        XCTAssertEqual(try document("p1"), "2:false:Desk lamp")
 
-        let deleted = try HTTP.call("DELETE", harness.api("/instances/shop/Product/p1?expected_seq=2&wait=true"))
+        let deleted = try HTTP.call("DELETE", harness.api("/instances/shop/sync/Product/p1/delete?expected_seq=2"))
         XCTAssertEqual(deleted.status, 200, deleted.raw)
-        XCTAssertEqual(try document("p1"), "3:t:Desk lamp", "a delete leaves a versioned tombstone")
-        XCTAssertEqual(try harness.sql("SELECT version || ':' || deleted FROM graph_nodes WHERE instance_id = 'p1'"), "3:t")
+        XCTAssertEqual(try document("p1"), "3:true:Desk lamp", "a delete leaves a versioned tombstone")
+        XCTAssertEqual(try harness.sql("SELECT version || ':' || deleted FROM graph_nodes WHERE instance_id = 'p1'"), "3:true")
         XCTAssertEqual(try harness.sql("SELECT count(*) FROM graph_edges WHERE from_id = 'p1'"), "0")
     }
 
@@ -87,7 +87,7 @@ final class DeliveryTests: XCTestCase {
             try harness.start(["SPICE_CHAOS_CRASH_POINT": point])
             let record = try harness.waitForStatus(commandId, "COMPLETED")
             XCTAssertEqual(record["status"] as? String, "COMPLETED", point)
-            XCTAssertEqual(try document("p1"), "1:f:Lamp", point)
+            XCTAssertEqual(try document("p1"), "1:false:Lamp", point)
             XCTAssertEqual(try harness.sql("SELECT count(*) FROM documents"), "1", point)
             XCTAssertEqual(try harness.sql("SELECT count(*) FROM graph_nodes WHERE instance_id = 'p1' AND version = 1"), "1", point)
             let handler = String(point.prefix { $0 != "." })
@@ -115,7 +115,7 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(record["retry_count"] as? Int, 2, "\(record)")
         XCTAssertEqual(try harness.sql("SELECT attempt_count || ':' || status FROM processed_events WHERE handler = 'instance_worker' AND event_id::text = '\(commandId)'"),
                        "3:done")
-        XCTAssertEqual(try document("p1"), "1:f:Lamp")
+        XCTAssertEqual(try document("p1"), "1:false:Lamp")
     }
 
     func testAnExhaustedEventIsADeadLetterThatReplaysToCompletion() throws {
@@ -141,7 +141,7 @@ final class DeliveryTests: XCTestCase {
         let record = try harness.waitForStatus(commandId, "COMPLETED")
         let history = (record["history"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
         XCTAssertTrue(history.contains("FAILED") && history.last == "COMPLETED", "\(history)")
-        XCTAssertEqual(try document("p1"), "1:f:Lamp")
+        XCTAssertEqual(try document("p1"), "1:false:Lamp")
         let after = try HTTP.call("GET", harness.api("/admin/dead-letters?pending=true"))
         XCTAssertEqual(after.json["count"] as? Int, 0, after.raw)
         XCTAssertEqual(try HTTP.call("GET", harness.api("/admin/dead-letters/abc")).status, 400)
@@ -155,16 +155,16 @@ final class DeliveryTests: XCTestCase {
         for n in 0..<12 { last = try harness.createProduct("p\(n)", name: "Item \(n)", company: "c\(n % 3)") }
         try harness.waitForStatus(last, "COMPLETED")
         for n in 0..<4 {
-            let response = try HTTP.call("PUT", harness.api("/instances/shop/Product/p\(n)?expected_seq=1&wait=true"),
+            let response = try HTTP.call("PUT", harness.api("/instances/shop/sync/Product/p\(n)/update?expected_seq=1"),
                                          json: ["data": ["name": "Renamed \(n)"]])
             XCTAssertEqual(response.status, 200, response.raw)
         }
-        XCTAssertEqual(try HTTP.call("DELETE", harness.api("/instances/shop/Product/p5?expected_seq=1&wait=true")).status, 200)
+        XCTAssertEqual(try HTTP.call("DELETE", harness.api("/instances/shop/sync/Product/p5/delete?expected_seq=1")).status, 200)
         try harness.waitForSQL("SELECT count(*) FROM processed_events WHERE status <> 'done'", "0")
         let before = try snapshot()
         harness.stop()
 
-        try harness.sql("DELETE FROM documents; DELETE FROM graph_nodes; DELETE FROM graph_edges; DELETE FROM class_documents; DELETE FROM graph_classes")
+        _ = try harness.sql("DELETE FROM documents; DELETE FROM graph_nodes; DELETE FROM graph_edges; DELETE FROM class_documents; DELETE FROM graph_classes")
         let run = try Command.run(SpiceServer.binaryPath, ["replay"], timeout: 120,
                                   environment: ProcessInfo.processInfo.environment.merging(harness.baseEnvironment) { $1 })
         XCTAssertEqual(run.status, 0, run.stderr)

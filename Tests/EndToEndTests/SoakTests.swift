@@ -43,11 +43,11 @@ final class SoakTests: XCTestCase {
                 target = keys[random.next(upTo: keys.count)]
                 let version = versions[target] ?? 1
                 if roll < 88 {
-                    response = try HTTP.call("PUT", harness.api("/instances/shop/Product/\(target)?expected_seq=\(version)"),
+                    response = try HTTP.call("PUT", harness.api("/instances/shop/async/Product/\(target)/update?expected_seq=\(version)"),
                                              json: ["data": ["name": "Item \(target) v\(version + 1)"]])
                 } else {
                     deleting = true
-                    response = try HTTP.call("DELETE", harness.api("/instances/shop/Product/\(target)?expected_seq=\(version)"))
+                    response = try HTTP.call("DELETE", harness.api("/instances/shop/async/Product/\(target)/delete?expected_seq=\(version)"))
                 }
             }
             guard response.status == 202, let commandId = response.json["command_id"] as? String,
