@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers", "Delivery", "Schema", "TestSupport"]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Core", "Drivers", "TestSupport"]),
         .testTarget(name: "ReadTests", dependencies: ["Read", "Core", "Drivers", "TestSupport"]),
+        // The publisher, the bus, the runner and the workers together, in process, on real PostgreSQL.
+        .testTarget(name: "PipelineTests", dependencies: ["Write", "Read", "Delivery", "Core", "Drivers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["spice"],
                     resources: [.copy("Scripts")]),
     ],
