@@ -184,3 +184,53 @@ final class DeliveryTests: XCTestCase {
         ].map { try harness.sql($0) }.joined(separator: "\n--\n")
     }
 }
+
+/// Contract rule 9 with the workers running: PostgreSQL stops mid-run; writes answer 503, consumers pause;
+/// once it is back, everything accepted before completes exactly once.
+final class DeliveryOutageTests: XCTestCase {
+    func testRegistryOutagePausesConsumersAndLosesNothing() throws {
+        let cluster = try PrivateCluster()
+        defer { cluster.remove() }
+        _ = try TestPostgres.psql(cluster.url, "CREATE DATABASE outage")
+        let base = cluster.url
+        let url = String(base[...(base.lastIndex(of: "/") ?? base.startIndex)]) + "outage"
+        let harness = try DeliveryHarness(databaseURL: url)
+        defer { harness.cleanUp() }
+        try harness.start()
+        try harness.makeShop()
+        // 400 commands, then the stop right away: most are still being delivered when PostgreSQL goes.
+        let bulk = try HTTP.call("POST", harness.api("/instances/shop/async/Product/bulk-create"),
+                                 json: ["instances": (0..<400).map { ["product_id": "p\($0)", "name": "Lamp"] }], timeout: 60)
+        XCTAssertEqual(bulk.status, 202, bulk.raw)
+        var accepted = (bulk.json["items"] as? [[String: Any]] ?? []).compactMap { $0["command_id"] as? String }
+        XCTAssertEqual(accepted.count, 400)
+
+        let projectedBefore = try harness.sql("SELECT count(*) FROM documents")
+        XCTAssertEqual(cluster.run("stop"), 0)
+        print("outage: \(projectedBefore) of 400 documents projected when PostgreSQL stopped")
+        let during = try HTTP.call("POST", harness.api("/instances/shop/async/Product/create"),
+                                   json: ["data": ["product_id": "lost", "name": "Never accepted"]], timeout: 20)
+        XCTAssertEqual(during.status, 503, during.raw)
+        sleep(2)
+        XCTAssertTrue(harness.server?.process.isRunning ?? false, "an outage pauses the workers; it does not kill the process")
+
+        XCTAssertEqual(cluster.run("start-existing"), 0)
+        for n in 400..<405 {
+            var status = 0
+            for _ in 0..<50 where status != 202 {
+                let response = try HTTP.call("POST", harness.api("/instances/shop/async/Product/create"),
+                                             json: ["data": ["product_id": "p\(n)", "name": "Lamp", "made_by": "Company/acme"]])
+                status = response.status
+                if status == 202 { accepted.append(response.json["command_id"] as? String ?? "") } else { usleep(200_000) }
+            }
+            XCTAssertEqual(status, 202)
+        }
+        for commandId in accepted {
+            XCTAssertEqual(try harness.waitForStatus(commandId, timeout: 60)["status"] as? String, "COMPLETED", commandId)
+        }
+        XCTAssertEqual(try harness.sql("SELECT count(*) FROM documents WHERE NOT deleted"), "405")
+        XCTAssertEqual(try harness.sql("SELECT count(*) FROM documents WHERE instance_id = 'lost'"), "0")
+        XCTAssertEqual(try harness.sql("SELECT max(c) FROM (SELECT count(*) AS c FROM processed_events GROUP BY handler, event_id) x"), "1")
+        try harness.waitForSQL("SELECT count(*) FROM processed_events WHERE status <> 'done'", "0")
+    }
+}

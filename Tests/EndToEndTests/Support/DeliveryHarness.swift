@@ -11,10 +11,10 @@ final class DeliveryHarness: @unchecked Sendable {
     /// Short leases and backoffs so takeovers and retries happen within a test's patience.
     var baseEnvironment: [String: String]
 
-    init() throws {
-        databaseURL = try TestPostgres.freshDatabase()
+    init(databaseURL: String? = nil) throws {
+        self.databaseURL = try databaseURL ?? TestPostgres.freshDatabase()
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-delivery-\(UUID().uuidString)").path
-        baseEnvironment = ["SPICE_DATABASE_URL": databaseURL, "SPICE_DATA_DIR": dataDirectory,
+        baseEnvironment = ["SPICE_DATABASE_URL": self.databaseURL, "SPICE_DATA_DIR": dataDirectory,
                            "SPICE_WORKER_LEASE_SECONDS": "1", "SPICE_WORKER_BACKOFF_MS": "50", "SPICE_ACCESS_LOG": "off"]
     }
 
