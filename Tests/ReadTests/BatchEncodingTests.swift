@@ -6,12 +6,12 @@ import Drivers
 /// The helpers every batch goes through: array literals and the one-write-per-key reduction.
 final class BatchEncodingTests: ReadModelTestCase {
     func testArrayLiteralsQuoteEveryElementAndEscapeQuotesAndBackslashes() {
-        XCTAssertEqual(PostgresArray.text(["a", "b,c", "{d}", "e\"f", "g\\h", "NULL", ""]),
+        XCTAssertEqual(PostgresArrayLiteral.text(["a", "b,c", "{d}", "e\"f", "g\\h", "NULL", ""]),
                        .text(#"{"a","b,c","{d}","e\"f","g\\h","NULL",""}"#))
-        XCTAssertEqual(PostgresArray.text([String]()), .text("{}"))
-        XCTAssertEqual(PostgresArray.text(["x", nil]), .text(#"{"x",NULL}"#))
-        XCTAssertEqual(PostgresArray.integers([1, -2, 30]), .text("{1,-2,30}"))
-        XCTAssertEqual(PostgresArray.booleans([true, false]), .text("{t,f}"))
+        XCTAssertEqual(PostgresArrayLiteral.text([String]()), .text("{}"))
+        XCTAssertEqual(PostgresArrayLiteral.text(["x", nil]), .text(#"{"x",NULL}"#))
+        XCTAssertEqual(PostgresArrayLiteral.integers([1, -2, 30]), .text("{1,-2,30}"))
+        XCTAssertEqual(PostgresArrayLiteral.booleans([true, false]), .text("{t,f}"))
     }
 
     func testArrayLiteralsRoundTripThroughPostgres() async throws {
@@ -19,16 +19,16 @@ final class BatchEncodingTests: ReadModelTestCase {
                        "line\nbreak\ttab", "한국어", "emoji 🚀", "é (e + combining)", "\u{7F}", "ends with \\"]
         let rows = try await client.query("""
             SELECT value, ordinal FROM unnest($1::text[]) WITH ORDINALITY AS element(value, ordinal) ORDER BY ordinal
-            """, [PostgresArray.text(awkward)]).rows
+            """, [PostgresArrayLiteral.text(awkward)]).rows
         XCTAssertEqual(rows.map { $0.string("value") }, awkward)
 
         let json = awkward.map { JSONWriter.string(["v": .string($0)]) }
         let parsed = try await client.query("SELECT (value ->> 'v') AS v FROM unnest($1::jsonb[]) WITH ORDINALITY AS element(value, ordinal) ORDER BY ordinal",
-                                            [PostgresArray.text(json)]).rows
+                                            [PostgresArrayLiteral.text(json)]).rows
         XCTAssertEqual(parsed.map { $0.string("v") }, awkward)
 
         let withNull = try await client.query("SELECT value IS NULL AS missing FROM unnest($1::jsonb[]) AS element(value)",
-                                              [PostgresArray.text(["{}", nil])]).rows
+                                              [PostgresArrayLiteral.text(["{}", nil])]).rows
         XCTAssertEqual(withNull.map { $0.bool("missing") }, [false, true])
     }
 

@@ -88,7 +88,7 @@ public struct DeadLetterStore: Sendable {
         try await bus.publish(letters.map { OutgoingMessage(topic: $0.topic, key: $0.key, value: $0.value) })
         _ = try await client.query("""
             UPDATE dead_letters SET replayed_at = now(), replay_count = replay_count + 1 WHERE id = ANY($1::bigint[])
-            """, [.text("{" + letters.map { String($0.id) }.joined(separator: ",") + "}")])
+            """, [PostgresArrayLiteral.integers(letters.map(\.id))])
         return letters
     }
 

@@ -40,7 +40,7 @@ public struct CrashPoints: Sendable {
         guard let target, target.handler == handler, target.point == point else { return }
         if let markerPath {
             if FileManager.default.fileExists(atPath: markerPath) { return }
-            FileManager.default.createFile(atPath: markerPath, contents: Data("\(handler).\(point.rawValue)\n".utf8))
+            _ = FileManager.default.createFile(atPath: markerPath, contents: Data("\(handler).\(point.rawValue)\n".utf8))
         }
         FileHandle.standardError.write(Data("chaos: crashing at \(handler).\(point.rawValue)\n".utf8))
         _exit(CrashPoints.exitStatus)

@@ -23,14 +23,14 @@ public struct PostgresDocumentStore: DocumentStore {
         let sent = batch.sent.map { documents[$0] }
         let outcomes = try await DocumentStatements.writeDocuments.run(on: client, database: database, count: sent.count, [
             .text(database),
-            PostgresArray.text(sent.map(\.ref.classId)),
-            PostgresArray.text(sent.map(\.ref.instanceId)),
-            PostgresArray.integers(sent.map(\.version)),
-            PostgresArray.text(sent.map { JSONWriter.string($0.data) }),
-            PostgresArray.booleans(sent.map(\.deleted)),
-            PostgresArray.text(sent.map(\.eventId)),
-            PostgresArray.text(sent.map(\.createdAt)),
-            PostgresArray.text(sent.map(\.updatedAt)),
+            PostgresArrayLiteral.text(sent.map(\.ref.classId)),
+            PostgresArrayLiteral.text(sent.map(\.ref.instanceId)),
+            PostgresArrayLiteral.integers(sent.map(\.version)),
+            PostgresArrayLiteral.text(sent.map { JSONWriter.string($0.data) }),
+            PostgresArrayLiteral.booleans(sent.map(\.deleted)),
+            PostgresArrayLiteral.text(sent.map(\.eventId)),
+            PostgresArrayLiteral.text(sent.map(\.createdAt)),
+            PostgresArrayLiteral.text(sent.map(\.updatedAt)),
         ])
         return batch.outcomes(outcomes)
     }
@@ -39,7 +39,7 @@ public struct PostgresDocumentStore: DocumentStore {
         let wanted = Set(refs)
         guard !wanted.isEmpty else { return [:] }
         let rows = try await query(DocumentStatements.liveDocuments, [
-            .text(database), PostgresArray.text(wanted.map(\.classId)), PostgresArray.text(wanted.map(\.instanceId)),
+            .text(database), PostgresArrayLiteral.text(wanted.map(\.classId)), PostgresArrayLiteral.text(wanted.map(\.instanceId)),
         ])
         var documents: [NodeRef: InstanceDocument] = [:]
         documents.reserveCapacity(rows.count)
@@ -62,8 +62,8 @@ public struct PostgresDocumentStore: DocumentStore {
     public func putClassDocument(_ database: String, classId: String, definition: JSONValue?, version: Int)
         async throws(ReadModelError) -> VersionedWriteOutcome {
         let outcomes = try await DocumentStatements.writeClassDocuments.run(on: client, database: database, count: 1, [
-            .text(database), PostgresArray.text([classId]), PostgresArray.integers([version]),
-            PostgresArray.text([definition.map { JSONWriter.string($0) }]), PostgresArray.booleans([definition == nil]),
+            .text(database), PostgresArrayLiteral.text([classId]), PostgresArrayLiteral.integers([version]),
+            PostgresArrayLiteral.text([definition.map { JSONWriter.string($0) }]), PostgresArrayLiteral.booleans([definition == nil]),
         ])
         return outcomes[0]
     }

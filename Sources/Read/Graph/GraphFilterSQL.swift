@@ -19,12 +19,12 @@ enum GraphFilterSQL {
             let key = parameters.bind(.text(field))
             return "fields @> \(probe)::jsonb AND fields -> \(key)::text = \(parameters.bind(.text(JSONWriter.string(value))))::jsonb"
         case .isIn(let field, let values) where field == idField:
-            let ids = parameters.bind(PostgresArray.text(values.compactMap(idText)))
+            let ids = parameters.bind(PostgresArrayLiteral.text(values.compactMap(idText)))
             return "instance_id = ANY(\(ids)::text[])"
         case .isIn(let field, let values):
-            let probes = parameters.bind(PostgresArray.text(values.map { JSONWriter.string(.object([field: $0])) }))
+            let probes = parameters.bind(PostgresArrayLiteral.text(values.map { JSONWriter.string(.object([field: $0])) }))
             let key = parameters.bind(.text(field))
-            let candidates = parameters.bind(PostgresArray.text(values.map { JSONWriter.string($0) }))
+            let candidates = parameters.bind(PostgresArrayLiteral.text(values.map { JSONWriter.string($0) }))
             return "fields @> ANY(\(probes)::jsonb[]) AND fields -> \(key)::text = ANY(\(candidates)::jsonb[])"
         case .range(let field, let lower, let lowerInclusive, let upper, let upperInclusive):
             var bounds: [String] = []

@@ -37,8 +37,8 @@ public struct PostgresGraphStore: GraphStore {
 
     private func writeClass(_ database: String, classId: String, definition: String?, version: Int) async throws(ReadModelError) -> VersionedWriteOutcome {
         let outcomes = try await GraphStatements.writeClasses.run(on: client, database: database, count: 1, [
-            .text(database), PostgresArray.text([classId]), PostgresArray.integers([version]),
-            PostgresArray.text([definition]), PostgresArray.booleans([definition == nil]),
+            .text(database), PostgresArrayLiteral.text([classId]), PostgresArrayLiteral.integers([version]),
+            PostgresArrayLiteral.text([definition]), PostgresArrayLiteral.booleans([definition == nil]),
         ])
         return outcomes[0]
     }
@@ -75,15 +75,15 @@ public struct PostgresGraphStore: GraphStore {
         let edges = sent.enumerated().flatMap { position, write in write.edges.map { (owner: position + 1, edge: $0) } }
         let outcomes = try await GraphStatements.writeNodes.run(on: client, database: database, count: sent.count, [
             .text(database),
-            PostgresArray.text(sent.map(\.node.ref.classId)),
-            PostgresArray.text(sent.map(\.node.ref.instanceId)),
-            PostgresArray.integers(sent.map(\.node.version)),
-            PostgresArray.text(sent.map { JSONWriter.string(.object($0.node.fields)) }),
-            PostgresArray.booleans(sent.map(\.deleted)),
-            PostgresArray.integers(edges.map(\.owner)),
-            PostgresArray.text(edges.map(\.edge.predicate)),
-            PostgresArray.text(edges.map(\.edge.to.classId)),
-            PostgresArray.text(edges.map(\.edge.to.instanceId)),
+            PostgresArrayLiteral.text(sent.map(\.node.ref.classId)),
+            PostgresArrayLiteral.text(sent.map(\.node.ref.instanceId)),
+            PostgresArrayLiteral.integers(sent.map(\.node.version)),
+            PostgresArrayLiteral.text(sent.map { JSONWriter.string(.object($0.node.fields)) }),
+            PostgresArrayLiteral.booleans(sent.map(\.deleted)),
+            PostgresArrayLiteral.integers(edges.map(\.owner)),
+            PostgresArrayLiteral.text(edges.map(\.edge.predicate)),
+            PostgresArrayLiteral.text(edges.map(\.edge.to.classId)),
+            PostgresArrayLiteral.text(edges.map(\.edge.to.instanceId)),
         ])
         return batch.outcomes(outcomes)
     }
@@ -92,7 +92,7 @@ public struct PostgresGraphStore: GraphStore {
         let wanted = Self.unique(refs)
         guard !wanted.isEmpty else { return [] }
         let rows = try await query(GraphStatements.liveNodes, [
-            .text(database), PostgresArray.text(wanted.map(\.classId)), PostgresArray.text(wanted.map(\.instanceId)),
+            .text(database), PostgresArrayLiteral.text(wanted.map(\.classId)), PostgresArrayLiteral.text(wanted.map(\.instanceId)),
         ])
         return try Self.nodes(rows, classColumn: "class_id", idColumn: "instance_id")
     }
@@ -116,7 +116,7 @@ public struct PostgresGraphStore: GraphStore {
         let limit = max(0, limit)
         guard !start.isEmpty else { return GraphHop(edges: [], nodes: [], truncated: false) }
         var parameters: [PostgresValue] = [
-            .text(database), PostgresArray.text(start.map(\.classId)), PostgresArray.text(start.map(\.instanceId)),
+            .text(database), PostgresArrayLiteral.text(start.map(\.classId)), PostgresArrayLiteral.text(start.map(\.instanceId)),
             .text(predicate), .int(Int64(limit) + 1),
         ]
         if let targetClass { parameters.append(.text(targetClass)) }
