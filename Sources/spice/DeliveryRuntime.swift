@@ -3,6 +3,7 @@ import Delivery
 import Drivers
 import Glibc
 import Read
+import Synchronization
 import Write
 
 /// What one process runs. `SPICE_ROLES` (default all three) splits them over processes: gateways and
@@ -15,6 +16,7 @@ enum Role: String, CaseIterable {
 struct DeliveryConfig {
     var roles: Set<Role>
     var partitions: Int
+    var retentionHours: Int
     var leaseSeconds: Double
     var retry: RetryPolicy
     var publisher: EventPublisher.Options
@@ -31,6 +33,7 @@ struct DeliveryConfig {
             roles.insert(role)
         }
         partitions = try env.int("SPICE_BUS_PARTITIONS", default: 3, range: 1...256)
+        retentionHours = try env.int("SPICE_BUS_RETENTION_HOURS", default: 168, range: 1...87_600)
         leaseSeconds = try env.seconds("SPICE_WORKER_LEASE_SECONDS", default: 30, range: 0.5...3600)
         retry = RetryPolicy(maxAttempts: try env.int("SPICE_WORKER_MAX_ATTEMPTS", default: 5, range: 1...100),
                             initialBackoffMilliseconds: try env.int("SPICE_WORKER_BACKOFF_MS", default: 200, range: 1...60_000))
@@ -57,10 +60,15 @@ final class DeliveryRuntime: Sendable {
     let registry: ProcessedEventRegistry
     private let publisher: EventPublisher?
     private let runners: [WorkerRunner]
+    private let retentionHours: Int
+    private let log: @Sendable (String) -> Void
+    private let pruner = Mutex<Task<Void, Never>?>(nil)
 
     init(storage: Storage, config: DeliveryConfig, log: @escaping @Sendable (String) -> Void) {
         let client = storage.client
         bus = storage.bus
+        retentionHours = config.retentionHours
+        self.log = log
         graph = PostgresGraphStore(client: client)
         documents = PostgresDocumentStore(client: client)
         deadLetters = DeadLetterStore(client: client)
@@ -84,9 +92,23 @@ final class DeliveryRuntime: Sendable {
     func start() {
         publisher?.start()
         for runner in runners { runner.start() }
+        guard publisher != nil else { return }
+        let (bus, seconds, log) = (self.bus, retentionHours * 3600, self.log)
+        // Delivered messages older than the retention go; the event store keeps every event regardless.
+        pruner.withLock {
+            $0 = Task {
+                while !Task.isCancelled {
+                    if let pruned = try? await bus.prune(retentionSeconds: seconds), pruned > 0 {
+                        log("bus: pruned \(pruned) delivered messages older than \(seconds / 3600) h")
+                    }
+                    try? await Task.sleep(for: .seconds(600))
+                }
+            }
+        }
     }
 
     func stop() async {
+        pruner.withLock { $0?.cancel() }
         await publisher?.stop()
         for runner in runners { await runner.stop() }
     }
