@@ -64,8 +64,18 @@ final class DeliveryRuntime: Sendable {
     private let log: @Sendable (String) -> Void
     private let pruner = Mutex<Task<Void, Never>?>(nil)
 
+    /// The workers' own pool. Their writes (claims, status moves, read models, mark-done) commit without
+    /// waiting for the WAL flush: each is redone from a redelivery if PostgreSQL crashes before flushing
+    /// it, and the bus's offset commit — synchronous, on the main pool — flushes every earlier write, so
+    /// no message is acknowledged before its effects are durable.
+    private let workerClient: PostgresClient
+
     init(storage: Storage, config: DeliveryConfig, log: @escaping @Sendable (String) -> Void) {
-        let client = storage.client
+        var workerConfiguration = storage.client.configuration
+        workerConfiguration.sessionSettings["synchronous_commit"] = "off"
+        workerConfiguration.poolSize = max(4, workerConfiguration.poolSize / 2)
+        let client = PostgresClient(workerConfiguration)
+        workerClient = client
         bus = storage.bus
         retentionHours = config.retentionHours
         self.log = log
@@ -77,7 +87,7 @@ final class DeliveryRuntime: Sendable {
             ? EventPublisher(store: storage.eventStore, bus: bus, options: config.publisher, log: log) : nil
         let dependencies = WorkerRunner.Dependencies(
             bus: bus, registry: registry, deadLetters: deadLetters,
-            commands: CommandProgressReporter(store: storage.write.statuses),
+            commands: CommandProgressReporter(store: CommandStatusStore(client: client, ttlSeconds: nil)),
             crashPoints: CrashPoints(setting: config.crashPoint, dataDirectory: storage.dataDirectory),
             retry: config.retry, owner: Self.ownerName(), log: log)
         let (graph, documents) = (self.graph, self.documents)
@@ -111,6 +121,7 @@ final class DeliveryRuntime: Sendable {
         pruner.withLock { $0?.cancel() }
         await publisher?.stop()
         for runner in runners { await runner.stop() }
+        await workerClient.shutdown()
     }
 
     /// Unique per process start, readable in the registry: `host:pid:random`.

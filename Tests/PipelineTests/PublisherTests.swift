@@ -43,16 +43,16 @@ final class PublisherTests: XCTestCase {
         for n in 0..<5 { _ = try await fixture.store.append(event(n, at: old + Int64(n))) }
         let publisher = EventPublisher(store: fixture.store, bus: fixture.bus)
         var delivered = 0
-        while try await publisher.publishOnce() > 0 { delivered += 1 }
+        while try await publisher.publishOnce(saving: true) > 0 { delivered += 1 }
         let first = try await drain()
         XCTAssertEqual(Set(first).count, 5, "events three days old are published on a first start")
 
         // A new publisher (a restart) resumes from the stored checkpoint: nothing is published twice.
         let restarted = EventPublisher(store: fixture.store, bus: fixture.bus)
-        let again = try await restarted.publishOnce()
+        let again = try await restarted.publishOnce(saving: true)
         XCTAssertEqual(again, 0)
         _ = try await fixture.store.append(event(5, at: EventTimestamp.nowMilliseconds()))
-        let value2 = try await restarted.publishOnce()
+        let value2 = try await restarted.publishOnce(saving: true)
         XCTAssertEqual(value2, 1)
         let value3 = try await drain()
         XCTAssertEqual(value3, [event(5, at: 0).eventId])
@@ -65,7 +65,7 @@ final class PublisherTests: XCTestCase {
         var options = EventPublisher.Options()
         options.start = .at(milliseconds: now - 1000)
         let publisher = EventPublisher(store: fixture.store, bus: fixture.bus, options: options)
-        let value4 = try await publisher.publishOnce()
+        let value4 = try await publisher.publishOnce(saving: true)
         XCTAssertEqual(value4, 1)
         let value5 = try await drain()
         XCTAssertEqual(value5, [event(1, at: 0).eventId])
@@ -75,16 +75,16 @@ final class PublisherTests: XCTestCase {
         let now = EventTimestamp.nowMilliseconds()
         _ = try await fixture.store.append(event(1, at: now))
         let publisher = EventPublisher(store: fixture.store, bus: fixture.bus)
-        let value6 = try await publisher.publishOnce()
+        let value6 = try await publisher.publishOnce(saving: true)
         XCTAssertEqual(value6, 1)
         // Lands behind the checkpoint: its timestamp is older than the one already published.
         _ = try await fixture.store.append(event(2, at: now - 2000))
-        _ = try await publisher.publishOnce()
+        _ = try await publisher.publishOnce(saving: true)
         let both = try await drain()
         XCTAssertEqual(Set(both), [event(1, at: 0).eventId, event(2, at: 0).eventId])
         // And only once, also across a restart (the published names are in the checkpoint).
         let restarted = EventPublisher(store: fixture.store, bus: fixture.bus)
-        _ = try await restarted.publishOnce()
+        _ = try await restarted.publishOnce(saving: true)
         let value8 = try await drain()
         XCTAssertEqual(value8, [])
     }
@@ -110,14 +110,14 @@ final class PublisherTests: XCTestCase {
         let deadBus = EmbeddedBus(client: deadClient, partitions: 3)
         let failing = EventPublisher(store: fixture.store, bus: deadBus)
         do {
-            _ = try await failing.publishOnce()
+            _ = try await failing.publishOnce(saving: true)
             XCTFail("publishing to an unreachable bus must fail")
         } catch {}
         await deadClient.shutdown()
         let value9 = try await fixture.store.checkpoint("event_publisher")
         XCTAssertNil(value9, "no checkpoint past undelivered entries")
         let working = EventPublisher(store: fixture.store, bus: fixture.bus)
-        let value10 = try await working.publishOnce()
+        let value10 = try await working.publishOnce(saving: true)
         XCTAssertEqual(value10, 1)
     }
 }

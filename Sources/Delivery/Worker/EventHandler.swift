@@ -51,7 +51,7 @@ public struct HandlerContext: Sendable {
     /// effect, so a worker that lost its lease stops before writing (contract rule 6). What slips past (the
     /// lease expiring during the write itself) is made harmless by the versioned writes (rule 3).
     public func ensureOwner() async throws {
-        guard await lease.renew() else { throw LeaseLost(handler: handler) }
+        guard await lease.renewIfAging() else { throw LeaseLost(handler: handler) }
     }
 }
 

@@ -202,7 +202,8 @@ public final class WorkerRunner: Sendable {
                     break
                 }
             }
-            if let commandId {
+            // Command handlers start the command; a domain event's command is already PROCESSING.
+            if handler.consumes == .command, let commandId {
                 try await deps.commands.processing(commandId, attempt: attempt, message: "\(handler.name) attempt \(attempt)")
             }
             let context = HandlerContext(handler: handler.name, attempt: attempt, crashPoints: deps.crashPoints, lease: lease)

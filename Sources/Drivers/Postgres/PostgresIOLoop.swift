@@ -539,8 +539,8 @@ final class PostgresLoopThread {
         // TCP keepalives and tcp_user_timeout make a silently vanished server fail queries (as a connection
         // failure) instead of leaving them waiting on a dead socket.
         let keywords = ["gssencmode", "fallback_application_name", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "tcp_user_timeout", "dbname"]
-        let values = ["disable", "spice-harvester", "30", "10", "3", "30000", configuration.url]
+                        "keepalives_count", "tcp_user_timeout", "options", "dbname"]
+        let values = ["disable", "spice-harvester", "30", "10", "3", "30000", configuration.optionsKeyword, configuration.url]
         let pg = withCStringArray(keywords) { keywords in
             withCStringArray(values) { values in
                 PQconnectStartParams(keywords, values, 1)

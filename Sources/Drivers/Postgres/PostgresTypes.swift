@@ -8,11 +8,19 @@ public struct PostgresConfiguration: Sendable {
     public var poolSize: Int
     /// Bound on one connection attempt (TCP connect, TLS, authentication, startup).
     public var connectTimeoutSeconds: Int
+    /// Server settings for every session (`-c name=value` in libpq's `options`); `options` in the URL wins.
+    public var sessionSettings: [String: String]
 
-    public init(url: String, poolSize: Int = 8, connectTimeoutSeconds: Int = 5) {
+    public init(url: String, poolSize: Int = 8, connectTimeoutSeconds: Int = 5, sessionSettings: [String: String] = [:]) {
         self.url = url
         self.poolSize = poolSize
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.sessionSettings = sessionSettings
+    }
+
+    /// libpq's `options` value for `sessionSettings`.
+    var optionsKeyword: String {
+        sessionSettings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
     }
 }
 

@@ -75,6 +75,7 @@ public final class FileEventStore: EventStore {
     private let checkpointer: Checkpointer
     private let lockFD: Int32
     private let closed = Atomic<Bool>(false)
+    private let recent: RecentAppends
 
     /// Opens (creating it if needed) the store rooted at `directory`.
     public init(directory: String, options: Options = Options()) throws(EventStoreError) {
@@ -127,6 +128,12 @@ public final class FileEventStore: EventStore {
                                     intervalMilliseconds: options.checkpointMilliseconds)
         self.files = files
         self.reader = StoreReader(files: files)
+        do throws(EventStoreError) {
+            recent = RecentAppends(newestAtOpen: try reader.newestByDateKey())
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
         syncPool = BlockingPool(name: "es-sync", threads: options.syncThreads)
         readPool = BlockingPool(name: "es-read", threads: options.readThreads)
         let committer = BatchCommitter(files: files, gate: gate, syncPool: syncPool, log: log, checkpointer: checkpointer,
@@ -178,7 +185,10 @@ public final class FileEventStore: EventStore {
             }
         }
         let outcome = try result.get()
-        if outcome == .appended { appended.notify() }
+        if outcome == .appended {
+            recent.record(envelope)
+            appended.notify()
+        }
         return outcome
     }
 
@@ -210,6 +220,7 @@ public final class FileEventStore: EventStore {
 
     public func tail(after position: EventStorePosition?, limit: Int) async throws(EventStoreError)
         -> [(position: EventStorePosition, envelope: EventEnvelope)] {
+        if let cached = recent.entries(after: position, limit: limit) { return cached }
         let entries: [TailEntry] = try await read { reader throws(EventStoreError) in
             try reader.tail(after: position, limit: limit).map { TailEntry(position: $0.position, envelope: $0.envelope) }
         }
@@ -217,11 +228,13 @@ public final class FileEventStore: EventStore {
     }
 
     public func positions(after position: EventStorePosition?, limit: Int) async throws(EventStoreError) -> [EventStorePosition] {
-        try await read { reader throws(EventStoreError) in try reader.positions(after: position, limit: limit) }
+        if let cached = recent.entries(after: position, limit: limit) { return cached.map(\.position) }
+        return try await read { reader throws(EventStoreError) in try reader.positions(after: position, limit: limit) }
     }
 
     public func envelope(at position: EventStorePosition) async throws(EventStoreError) -> EventEnvelope {
-        try await read { reader throws(EventStoreError) in try reader.envelope(at: position) }
+        if let cached = recent.envelope(at: position) { return cached }
+        return try await read { reader throws(EventStoreError) in try reader.envelope(at: position) }
     }
 
     private struct TailEntry: Sendable {

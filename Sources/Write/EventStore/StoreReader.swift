@@ -119,6 +119,20 @@ struct StoreReader: Sendable {
         return result
     }
 
+    /// The greatest by-date key in the store (nil when it has none): the last name of the last day.
+    func newestByDateKey() throws(EventStoreError) -> String? {
+        let root = EventStoreKeys.byDatePrefix
+        for year in try files.list(root).reversed() {
+            for month in try files.list(root + year + "/").reversed() {
+                for day in try files.list(root + year + "/" + month + "/").reversed() {
+                    let directory = root + year + "/" + month + "/" + day + "/"
+                    if let last = try files.list(directory).last { return directory + last }
+                }
+            }
+        }
+        return nil
+    }
+
     /// The envelope a by-date index entry names, checked against the entry's name.
     func envelope(at position: EventStorePosition) throws(EventStoreError) -> EventEnvelope {
         let key = position.key

@@ -14,6 +14,9 @@ public final class EventPublisher: Sendable {
         public var lookbackMilliseconds: Int64 = 10_000
         public var pollMilliseconds = 1000
         public var checkpointName = "event_publisher"
+        /// The checkpoint is saved at most this often (and on stop): a crash re-delivers what was published
+        /// since (at-least-once), and the append path is spared an fsync per cycle.
+        public var checkpointIntervalMilliseconds = 250
         public var start: PublisherStart = .beginning
 
         public init() {}
@@ -26,6 +29,8 @@ public final class EventPublisher: Sendable {
     private let checkpoint = Mutex<PublisherCheckpoint?>(nil)
     private let loop = Mutex<Task<Void, Never>?>(nil)
     private let publishedCount = Atomic<Int>(0)
+    /// What was saved last, and when.
+    private let saved = Mutex<(checkpoint: PublisherCheckpoint?, at: ContinuousClock.Instant?)>((nil, nil))
 
     public init(store: any EventStore, bus: any MessageBus, options: Options = Options(),
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -47,6 +52,7 @@ public final class EventPublisher: Sendable {
                     let delivered = try await publishOnce()
                     failures = 0
                     if delivered == options.batchSize { continue }
+                    try await saveCheckpoint(force: false)
                 } catch {
                     failures += 1
                     log("publisher: \(error); retrying")
@@ -62,12 +68,35 @@ public final class EventPublisher: Sendable {
         let task = loop.withLock { $0 }
         task?.cancel()
         await task?.value
+        try? await saveCheckpoint(force: true)
+    }
+
+    /// Saves the current checkpoint if it changed and the interval has passed (or `force`).
+    private func saveCheckpoint(force: Bool) async throws {
+        guard let current = checkpoint.withLock({ $0 }) else { return }
+        let now = ContinuousClock.now
+        let due = saved.withLock { saved -> Bool in
+            guard saved.checkpoint != current else { return false }
+            if force { return true }
+            guard let at = saved.at else { return true }
+            return now - at >= .milliseconds(options.checkpointIntervalMilliseconds)
+        }
+        guard due else { return }
+        try await store.saveCheckpoint(options.checkpointName, current.json)
+        saved.withLock { $0 = (current, now) }
     }
 
     /// One cycle: late entries inside the look-back window, then up to a batch of new ones; returns how
-    /// many new entries were delivered.
+    /// many new entries were delivered. The checkpoint is saved by the loop (or `publishOnce(saving:)`).
     @discardableResult
-    public func publishOnce() async throws -> Int {
+    public func publishOnce(saving: Bool) async throws -> Int {
+        let delivered = try await publishOnce()
+        if saving { try await saveCheckpoint(force: true) }
+        return delivered
+    }
+
+    @discardableResult
+    func publishOnce() async throws -> Int {
         var current = try await loadCheckpoint()
         let late = try await lateEntries(current)
         let fresh = try await store.tail(after: current.position, limit: options.batchSize)
@@ -79,7 +108,6 @@ public final class EventPublisher: Sendable {
         if let last = fresh.last { current.position = last.position }
         current.recent.formUnion(batch.map { PublisherCheckpoint.name(of: $0.position) })
         current.trim(lookbackMilliseconds: options.lookbackMilliseconds)
-        try await store.saveCheckpoint(options.checkpointName, current.json)
         checkpoint.withLock { $0 = current }
         if !late.isEmpty { log("publisher: delivered \(late.count) late entries") }
         return fresh.count
