@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import Core
 import Drivers
-import Delivery
+@testable import Delivery
 import TestSupport
 
 /// The embedded bus against the real PostgreSQL that `make test` starts, a fresh database per test: Kafka's
@@ -210,6 +210,33 @@ final class EmbeddedBusTests: XCTestCase {
         let leftover = try await next.poll(maxMessages: 100, timeoutMilliseconds: 200)
         XCTAssertEqual(leftover, [], "everything was committed")
         await next.close()
+    }
+
+    func testAnOpenPublishHoldsBackLaterOffsetsOfItsPartitionUntilItCommits() async throws {
+        let bus = EmbeddedBus(client: client)
+        let consumer = try await bus.consumer(group: "reader", topics: ["events"])
+        let (reached, reachedContinuation) = AsyncStream<Void>.makeStream()
+        let (gate, gateContinuation) = AsyncStream<Void>.makeStream()
+        let firstMessage = message("events", "same", "first"), secondMessage = message("events", "same", "second")
+        let first = Task {
+            try await bus.publish([firstMessage], beforeCommit: {
+                reachedContinuation.yield()
+                for await _ in gate {}
+            })
+        }
+        for await _ in reached { break }
+        let second = Task { try await bus.publish([secondMessage]) }
+        try await Task.sleep(for: .milliseconds(300))
+        // Had the second publish taken offset 1 and committed, a reader would move past offset 0 for good.
+        let early = try await consumer.poll(maxMessages: 10, timeoutMilliseconds: 0)
+        XCTAssertEqual(early.map(text), [], "a later offset became visible before an earlier one")
+        gateContinuation.finish()
+        try await first.value
+        try await second.value
+        let received = try await receive(2, from: consumer)
+        XCTAssertEqual(received.map(text), ["first", "second"])
+        XCTAssertEqual(received.map(\.offset), [0, 1])
+        await consumer.close()
     }
 
     // MARK: wake-ups

@@ -39,6 +39,12 @@ public final class EmbeddedBus: MessageBus {
 
     /// One transaction: offsets are allocated and every message is stored, or nothing is.
     public func publish(_ messages: [OutgoingMessage]) async throws(BusError) {
+        try await publish(messages, beforeCommit: {})
+    }
+
+    /// `publish`, running `beforeCommit` inside the transaction once the messages are stored: tests hold a
+    /// publish open with it to show what others can see and do meanwhile.
+    func publish(_ messages: [OutgoingMessage], beforeCommit: () async throws -> Void) async throws(BusError) {
         guard !messages.isEmpty else { return }
         if messages.contains(where: { $0.topic.isEmpty }) { throw .refused("a message has an empty topic") }
         let placements = messages.map { TopicPartition(topic: $0.topic, partition: BusPartitioner.partition(forKey: $0.key, count: partitions)) }
@@ -66,6 +72,7 @@ public final class EmbeddedBus: MessageBus {
                           PostgresArrayLiteral.text(messages.map(\.key)),
                           PostgresArrayLiteral.bytes(messages.map(\.value)),
                           .text(Self.channel)])
+                try await beforeCommit()
             }
         }
         // The NOTIFY reaches other processes; consumers here need not wait for its round trip.
