@@ -32,7 +32,7 @@ struct DeliveryConfig {
             }
             roles.insert(role)
         }
-        partitions = try env.int("SPICE_BUS_PARTITIONS", default: 3, range: 1...256)
+        partitions = try env.int("SPICE_BUS_PARTITIONS", default: 12, range: 1...256)
         retentionHours = try env.int("SPICE_BUS_RETENTION_HOURS", default: 168, range: 1...87_600)
         leaseSeconds = try env.seconds("SPICE_WORKER_LEASE_SECONDS", default: 30, range: 0.5...3600)
         retry = RetryPolicy(maxAttempts: try env.int("SPICE_WORKER_MAX_ATTEMPTS", default: 5, range: 1...100),
@@ -64,18 +64,8 @@ final class DeliveryRuntime: Sendable {
     private let log: @Sendable (String) -> Void
     private let pruner = Mutex<Task<Void, Never>?>(nil)
 
-    /// The workers' own pool. Their writes (claims, status moves, read models, mark-done) commit without
-    /// waiting for the WAL flush: each is redone from a redelivery if PostgreSQL crashes before flushing
-    /// it, and the bus's offset commit — synchronous, on the main pool — flushes every earlier write, so
-    /// no message is acknowledged before its effects are durable.
-    private let workerClient: PostgresClient
-
     init(storage: Storage, config: DeliveryConfig, log: @escaping @Sendable (String) -> Void) {
-        var workerConfiguration = storage.client.configuration
-        workerConfiguration.sessionSettings["synchronous_commit"] = "off"
-        workerConfiguration.poolSize = max(4, workerConfiguration.poolSize / 2)
-        let client = PostgresClient(workerConfiguration)
-        workerClient = client
+        let client = storage.workerClient
         bus = storage.bus
         retentionHours = config.retentionHours
         self.log = log
@@ -121,7 +111,6 @@ final class DeliveryRuntime: Sendable {
         pruner.withLock { $0?.cancel() }
         await publisher?.stop()
         for runner in runners { await runner.stop() }
-        await workerClient.shutdown()
     }
 
     /// Unique per process start, readable in the registry: `host:pid:random`.

@@ -29,12 +29,17 @@ final class Storage: Sendable {
     let write: WritePath
     /// The embedded bus lives in the same Postgres; the intake needs it to redeliver recovered orphans.
     let bus: EmbeddedBus
+    /// The delivery side's pool. Its writes (claims, status moves, read models, mark-done, offset commits)
+    /// commit without waiting for the WAL flush: a PostgreSQL crash loses the newest of them together (the
+    /// WAL is sequential), the offsets included, so the messages are redelivered and redone — nothing
+    /// external depends on them being durable. Bus messages and the intake stay synchronous.
+    let workerClient: PostgresClient
     let dataDirectory: String
     private let embedded: EmbeddedPostgres?
     private let sweeper: Task<Void, Never>
 
     /// Starts (or connects to) Postgres, applies migrations, opens the event store.
-    static func start(_ config: StorageConfig, busPartitions: Int = 3, log: @escaping @Sendable (String) -> Void) throws -> Storage {
+    static func start(_ config: StorageConfig, busPartitions: Int = 12, log: @escaping @Sendable (String) -> Void) throws -> Storage {
         var config = config
         try mkdirs(config.dataDirectory)
         // Absolute from here on: PostgreSQL resolves relative paths against its own data directory.
@@ -68,7 +73,12 @@ final class Storage: Sendable {
         self.eventStore = eventStore
         self.embedded = embedded
         self.dataDirectory = dataDirectory
-        let bus = EmbeddedBus(client: client, partitions: busPartitions)
+        var workerConfiguration = client.configuration
+        workerConfiguration.sessionSettings["synchronous_commit"] = "off"
+        workerConfiguration.poolSize = max(4, workerConfiguration.poolSize / 2)
+        let workerClient = PostgresClient(workerConfiguration)
+        self.workerClient = workerClient
+        let bus = EmbeddedBus(client: client, consumerClient: workerClient, partitions: busPartitions)
         self.bus = bus
         write = WritePath(client: client, eventStore: eventStore, notifier: notifier, statusTTLSeconds: ttl,
                           redeliver: { envelope in
@@ -93,8 +103,11 @@ final class Storage: Sendable {
     func stop() {
         sweeper.cancel()
         notifier.stop()
-        let client = self.client
-        _ = try? runBlocking { await client.shutdown() }
+        let (client, workerClient) = (self.client, self.workerClient)
+        _ = try? runBlocking {
+            await workerClient.shutdown()
+            await client.shutdown()
+        }
         eventStore.close()
         try? embedded?.stop()
     }

@@ -59,6 +59,12 @@ public protocol MessageBus: Sendable {
     /// Stores the messages durably; when this returns every one of them will be delivered to every group.
     /// Messages with one key keep their order.
     func publish(_ messages: [OutgoingMessage]) async throws(BusError)
+    /// Stores the messages without waiting for them to be durable (a Kafka producer's buffered send):
+    /// they are delivered like any others, but a crash of the bus may lose them until `flush()` returns.
+    /// For callers that record their own progress only after a flush (the publisher's checkpoint).
+    func publishBuffered(_ messages: [OutgoingMessage]) async throws(BusError)
+    /// Makes every message published so far durable.
+    func flush() async throws(BusError)
     /// A consumer in `group` reading `topics` from the group's committed offsets.
     func consumer(group: String, topics: [String]) async throws(BusError) -> any BusConsumer
 }
@@ -71,6 +77,11 @@ public protocol BusConsumer: Sendable {
     func commit(_ message: BusMessage) async throws(BusError)
     /// Stops the consumer; an uncommitted message will be delivered again to the group's next consumer.
     func close() async
+}
+
+extension MessageBus {
+    public func publishBuffered(_ messages: [OutgoingMessage]) async throws(BusError) { try await publish(messages) }
+    public func flush() async throws(BusError) {}
 }
 
 public enum BusPartitioner {

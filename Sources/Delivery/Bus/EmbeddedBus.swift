@@ -21,14 +21,19 @@ public final class EmbeddedBus: MessageBus {
     public static let channel = "spice_bus"
 
     let client: PostgresClient
+    /// Where consumers poll and commit offsets. A lost offset commit only means a redelivery, so this may
+    /// be a pool whose commits do not wait for the WAL flush.
+    let consumerClient: PostgresClient
     public let partitions: Int
     let fallbackPoll: Duration
     let wakeups = BusWakeups()
     private let listener = Mutex<Task<Void, Never>?>(nil)
 
-    public init(client: PostgresClient, partitions: Int = 3, fallbackPollMilliseconds: Int = 500) {
+    public init(client: PostgresClient, consumerClient: PostgresClient? = nil, partitions: Int = 3,
+                fallbackPollMilliseconds: Int = 500) {
         precondition(partitions > 0, "a topic needs at least one partition")
         self.client = client
+        self.consumerClient = consumerClient ?? client
         self.partitions = partitions
         self.fallbackPoll = .milliseconds(max(1, fallbackPollMilliseconds))
     }
@@ -39,12 +44,27 @@ public final class EmbeddedBus: MessageBus {
 
     /// One transaction: offsets are allocated and every message is stored, or nothing is.
     public func publish(_ messages: [OutgoingMessage]) async throws(BusError) {
-        try await publish(messages, beforeCommit: {})
+        try await publish(messages, durable: true, beforeCommit: {})
+    }
+
+    /// The transaction commits without waiting for its WAL flush (`synchronous_commit = off`).
+    public func publishBuffered(_ messages: [OutgoingMessage]) async throws(BusError) {
+        try await publish(messages, durable: false, beforeCommit: {})
+    }
+
+    /// A transaction that takes a transaction id commits with a WAL record, and a synchronous commit
+    /// waits until the WAL up to that record — so every buffered publish before it — is flushed.
+    public func flush() async throws(BusError) {
+        try await withBusErrors {
+            try await client.transaction { connection in
+                _ = try await connection.query("SELECT txid_current()")
+            }
+        }
     }
 
     /// `publish`, running `beforeCommit` inside the transaction once the messages are stored: tests hold a
     /// publish open with it to show what others can see and do meanwhile.
-    func publish(_ messages: [OutgoingMessage], beforeCommit: () async throws -> Void) async throws(BusError) {
+    func publish(_ messages: [OutgoingMessage], durable: Bool = true, beforeCommit: () async throws -> Void) async throws(BusError) {
         guard !messages.isEmpty else { return }
         if messages.contains(where: { $0.topic.isEmpty }) { throw .refused("a message has an empty topic") }
         let placements = messages.map { TopicPartition(topic: $0.topic, partition: BusPartitioner.partition(forKey: $0.key, count: partitions)) }
@@ -55,6 +75,7 @@ public final class EmbeddedBus: MessageBus {
 
         try await withBusErrors {
             try await client.transaction { connection in
+                if !durable { _ = try await connection.query("SET LOCAL synchronous_commit = off") }
                 var nextOffset = try await Self.allocateOffsets(batch, on: connection)
                 let offsets = placements.map { placement -> Int64 in
                     defer { nextOffset[placement]! += 1 }

@@ -71,7 +71,7 @@ public final class EmbeddedBusConsumer: BusConsumer {
     private func fetch(after positions: [TopicPartition: Int64], limit: Int) async throws(BusError) -> [BusMessage] {
         let places = positions.sorted { $0.key < $1.key }
         let rows = try await withBusErrors {
-            try await bus.client.query("""
+            try await bus.consumerClient.query("""
                 SELECT m.topic, m.partition, m."offset", m.key, m.value
                 FROM unnest($1::text[], $2::int[], $3::bigint[]) AS place(topic, partition, next_offset)
                 CROSS JOIN LATERAL (
@@ -106,7 +106,7 @@ public final class EmbeddedBusConsumer: BusConsumer {
             throw .refused("group \(group) does not read topic \(message.topic) on this consumer")
         }
         _ = try await withBusErrors {
-            try await bus.client.query("""
+            try await bus.consumerClient.query("""
                 INSERT INTO bus_offsets (group_id, topic, partition, committed) VALUES ($1, $2, $3::int, $4::bigint)
                 ON CONFLICT (group_id, topic, partition)
                 DO UPDATE SET committed = GREATEST(bus_offsets.committed, EXCLUDED.committed), updated_at = now()

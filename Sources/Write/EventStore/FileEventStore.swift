@@ -228,7 +228,7 @@ public final class FileEventStore: EventStore {
     }
 
     public func positions(after position: EventStorePosition?, limit: Int) async throws(EventStoreError) -> [EventStorePosition] {
-        if let cached = recent.entries(after: position, limit: limit) { return cached.map(\.position) }
+        if let cached = recent.positions(after: position, limit: limit) { return cached }
         return try await read { reader throws(EventStoreError) in try reader.positions(after: position, limit: limit) }
     }
 

@@ -43,18 +43,31 @@ final class RecentAppends: Sendable {
     /// Entries strictly after `position`, or nil when memory may not hold all of them.
     func entries(after position: EventStorePosition?, limit: Int) -> [(position: EventStorePosition, envelope: EventEnvelope)]? {
         state.withLock { state in
-            if let floor = state.floor {
-                guard let after = position?.key, !after.utf8.lexicographicallyPrecedes(floor.utf8) else { return nil }
-            }
-            var low = 0, high = state.entries.count
-            if let after = position?.key {
-                while low < high {
-                    let middle = (low + high) / 2
-                    if after.utf8.lexicographicallyPrecedes(state.entries[middle].key.utf8) { high = middle } else { low = middle + 1 }
-                }
-            }
-            return state.entries[low..<min(state.entries.count, low + limit)].map { (EventStorePosition(key: $0.key), $0.envelope) }
+            guard let range = Self.range(in: state, after: position, limit: limit) else { return nil }
+            return state.entries[range].map { (EventStorePosition(key: $0.key), $0.envelope) }
         }
+    }
+
+    /// Like `entries`, without the envelopes (a look-back compares keys only).
+    func positions(after position: EventStorePosition?, limit: Int) -> [EventStorePosition]? {
+        state.withLock { state in
+            guard let range = Self.range(in: state, after: position, limit: limit) else { return nil }
+            return state.entries[range].map { EventStorePosition(key: $0.key) }
+        }
+    }
+
+    private static func range(in state: State, after position: EventStorePosition?, limit: Int) -> Range<Int>? {
+        if let floor = state.floor {
+            guard let after = position?.key, !after.utf8.lexicographicallyPrecedes(floor.utf8) else { return nil }
+        }
+        var low = 0, high = state.entries.count
+        if let after = position?.key {
+            while low < high {
+                let middle = (low + high) / 2
+                if after.utf8.lexicographicallyPrecedes(state.entries[middle].key.utf8) { high = middle } else { low = middle + 1 }
+            }
+        }
+        return low..<min(state.entries.count, low + max(0, limit))
     }
 
     func envelope(at position: EventStorePosition) -> EventEnvelope? {

@@ -12,6 +12,8 @@ public final class EventPublisher: Sendable {
     public struct Options: Sendable {
         public var batchSize = 500
         public var lookbackMilliseconds: Int64 = 10_000
+        /// How often the look-back window is scanned for late entries (a scan costs the window's size).
+        public var lookbackScanMilliseconds = 500
         public var pollMilliseconds = 1000
         public var checkpointName = "event_publisher"
         /// The checkpoint is saved at most this often (and on stop): a crash re-delivers what was published
@@ -29,8 +31,9 @@ public final class EventPublisher: Sendable {
     private let checkpoint = Mutex<PublisherCheckpoint?>(nil)
     private let loop = Mutex<Task<Void, Never>?>(nil)
     private let publishedCount = Atomic<Int>(0)
-    /// What was saved last, and when.
-    private let saved = Mutex<(checkpoint: PublisherCheckpoint?, at: ContinuousClock.Instant?)>((nil, nil))
+    /// Whether the checkpoint moved since it was last saved, and when that was.
+    private let saved = Mutex<(dirty: Bool, at: ContinuousClock.Instant?)>((false, nil))
+    private let lastScan = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(store: any EventStore, bus: any MessageBus, options: Options = Options(),
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -76,14 +79,21 @@ public final class EventPublisher: Sendable {
         guard let current = checkpoint.withLock({ $0 }) else { return }
         let now = ContinuousClock.now
         let due = saved.withLock { saved -> Bool in
-            guard saved.checkpoint != current else { return false }
+            guard saved.dirty else { return false }
             if force { return true }
             guard let at = saved.at else { return true }
             return now - at >= .milliseconds(options.checkpointIntervalMilliseconds)
         }
         guard due else { return }
-        try await store.saveCheckpoint(options.checkpointName, current.json)
-        saved.withLock { $0 = (current, now) }
+        saved.withLock { $0 = (false, now) }
+        do {
+            // Published buffered: durable on the bus before the checkpoint moves past them.
+            try await bus.flush()
+            try await store.saveCheckpoint(options.checkpointName, current.json)
+        } catch {
+            saved.withLock { $0.dirty = true }
+            throw error
+        }
     }
 
     /// One cycle: late entries inside the look-back window, then up to a batch of new ones; returns how
@@ -98,17 +108,24 @@ public final class EventPublisher: Sendable {
     @discardableResult
     func publishOnce() async throws -> Int {
         var current = try await loadCheckpoint()
-        let late = try await lateEntries(current)
+        let now = ContinuousClock.now
+        let scanning = lastScan.withLock { last -> Bool in
+            guard last.map({ now - $0 >= .milliseconds(options.lookbackScanMilliseconds) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        let late = scanning ? try await lateEntries(current) : []
         let fresh = try await store.tail(after: current.position, limit: options.batchSize)
         let batch = late + fresh
         guard !batch.isEmpty else { return 0 }
-        try await bus.publish(batch.map { OutgoingMessage(topic: $0.envelope.metadata.kafkaTopic, key: $0.envelope.aggregateId,
+        try await bus.publishBuffered(batch.map { OutgoingMessage(topic: $0.envelope.metadata.kafkaTopic, key: $0.envelope.aggregateId,
                                                           value: $0.envelope.jsonBytes) })
         publishedCount.add(batch.count, ordering: .relaxed)
         if let last = fresh.last { current.position = last.position }
         current.recent.formUnion(batch.map { PublisherCheckpoint.name(of: $0.position) })
-        current.trim(lookbackMilliseconds: options.lookbackMilliseconds)
+        if scanning { current.trim(lookbackMilliseconds: options.lookbackMilliseconds) }
         checkpoint.withLock { $0 = current }
+        saved.withLock { $0.dirty = true }
         if !late.isEmpty { log("publisher: delivered \(late.count) late entries") }
         return fresh.count
     }
