@@ -140,8 +140,7 @@ final class ProcessedEventRegistryTests: XCTestCase {
     }
 
     func testAnUnreachableRegistryThrowsAConnectionFailure() async throws {
-        let port = try closedPort()
-        let dead = PostgresClient(PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:\(port)/x", poolSize: 1, connectTimeoutSeconds: 1))
+        let dead = UnreachablePostgres.client()
         defer { Task { await dead.shutdown() } }
         do {
             _ = try await ProcessedEventRegistry(client: dead).claim(handler: "h", eventId: EventID.random(), aggregateId: "a",
@@ -150,17 +149,5 @@ final class ProcessedEventRegistryTests: XCTestCase {
         } catch {
             XCTAssertTrue(error.isConnectionFailure, "\(error)")
         }
-    }
-
-    private func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

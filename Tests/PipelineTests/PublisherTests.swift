@@ -3,6 +3,7 @@ import XCTest
 import Core
 import Delivery
 import Write
+import TestSupport
 import Drivers
 
 /// The publisher against the real file event store and the real bus (contract rule 10).
@@ -51,7 +52,7 @@ final class PublisherTests: XCTestCase {
         let restarted = EventPublisher(store: fixture.store, bus: fixture.bus)
         let again = try await restarted.publishOnce(saving: true)
         XCTAssertEqual(again, 0)
-        _ = try await fixture.store.append(event(5, at: EventTimestamp.nowMilliseconds()))
+        _ = try await fixture.store.append(event(5, at: EventTimestamp.nowMilliseconds() - 5))
         let value2 = try await restarted.publishOnce(saving: true)
         XCTAssertEqual(value2, 1)
         let value3 = try await drain()
@@ -59,7 +60,8 @@ final class PublisherTests: XCTestCase {
     }
 
     func testAConfiguredStartSkipsOlderEntries() async throws {
-        let now = EventTimestamp.nowMilliseconds()
+        // Timestamps a little in the past: the store hands out nothing of the current millisecond.
+        let now = EventTimestamp.nowMilliseconds() - 5
         _ = try await fixture.store.append(event(0, at: now - 60_000))
         _ = try await fixture.store.append(event(1, at: now))
         var options = EventPublisher.Options()
@@ -72,9 +74,11 @@ final class PublisherTests: XCTestCase {
     }
 
     func testALateEntryInsideTheLookBackIsStillPublished() async throws {
-        let now = EventTimestamp.nowMilliseconds()
+        let now = EventTimestamp.nowMilliseconds() - 5
         _ = try await fixture.store.append(event(1, at: now))
-        let publisher = EventPublisher(store: fixture.store, bus: fixture.bus)
+        var options = EventPublisher.Options()
+        options.lookbackScanMilliseconds = 0
+        let publisher = EventPublisher(store: fixture.store, bus: fixture.bus, options: options)
         let value6 = try await publisher.publishOnce(saving: true)
         XCTAssertEqual(value6, 1)
         // Lands behind the checkpoint: its timestamp is older than the one already published.
@@ -83,7 +87,7 @@ final class PublisherTests: XCTestCase {
         let both = try await drain()
         XCTAssertEqual(Set(both), [event(1, at: 0).eventId, event(2, at: 0).eventId])
         // And only once, also across a restart (the published names are in the checkpoint).
-        let restarted = EventPublisher(store: fixture.store, bus: fixture.bus)
+        let restarted = EventPublisher(store: fixture.store, bus: fixture.bus, options: options)
         _ = try await restarted.publishOnce(saving: true)
         let value8 = try await drain()
         XCTAssertEqual(value8, [])
@@ -105,8 +109,8 @@ final class PublisherTests: XCTestCase {
     }
 
     func testAnUnavailableBusLeavesTheCheckpointWhereItWas() async throws {
-        _ = try await fixture.store.append(event(1, at: EventTimestamp.nowMilliseconds()))
-        let deadClient = PostgresClientFactory.unreachable()
+        _ = try await fixture.store.append(event(1, at: EventTimestamp.nowMilliseconds() - 5))
+        let deadClient = UnreachablePostgres.client()
         let deadBus = EmbeddedBus(client: deadClient, partitions: 3)
         let failing = EventPublisher(store: fixture.store, bus: deadBus)
         do {

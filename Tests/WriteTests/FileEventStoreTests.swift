@@ -24,6 +24,15 @@ final class FileEventStoreTests: XCTestCase {
         return (try FileEventStore(directory: root), root)
     }
 
+    /// For tests that tamper with the files underneath the store, or read entries stamped in the future:
+    /// every read goes to the files.
+    private func makeStoreReadingFiles() throws -> (FileEventStore, String) {
+        let root = makeDirectory()
+        var options = FileEventStore.Options()
+        options.servesRecentAppendsFromMemory = false
+        return (try FileEventStore(directory: root, options: options), root)
+    }
+
     static let day1: Int64 = 1_795_334_139_123   // 2026-11-22T07:55:39.123Z
     static let dayMs: Int64 = 86_400_000
 
@@ -162,7 +171,7 @@ final class FileEventStoreTests: XCTestCase {
     }
 
     func testMissingIndexEntriesAreRepairedByAReappend() async throws {
-        let (store, root) = try makeStore()
+        let (store, root) = try makeStoreReadingFiles()
         defer { store.close() }
         let e = envelope(sequence: 4)
         _ = try await store.append(e)
@@ -260,7 +269,8 @@ final class FileEventStoreTests: XCTestCase {
     }
 
     func testTailAcrossDaysIsOrderedAndResumesFromAPosition() async throws {
-        let (store, _) = try makeStore()
+        // Days in the future included: read from the files (memory holds back entries not yet in the past).
+        let (store, _) = try makeStoreReadingFiles()
         defer { store.close() }
         var all: [EventEnvelope] = []
         // Three days (one a month and a year boundary later), several events per day, appended shuffled.
@@ -323,7 +333,7 @@ final class FileEventStoreTests: XCTestCase {
     // MARK: Corruption
 
     func testCorruptObjectsAreReportedWithTheirKey() async throws {
-        let (store, root) = try makeStore()
+        let (store, root) = try makeStoreReadingFiles()
         defer { store.close() }
         let e = envelope(sequence: 1)
         _ = try await store.append(e)
@@ -575,5 +585,41 @@ final class FileEventStoreTests: XCTestCase {
         let many = try await measure(appenders: 32, perAppender: 50)
         print("GROUP-COMMIT \(one)")
         print("GROUP-COMMIT \(many)")
+    }
+}
+
+/// The memory the publisher tails from hands entries out in an order no append can undercut.
+final class RecentAppendsTests: XCTestCase {
+    private func envelope(at milliseconds: Int64) -> EventEnvelope {
+        EventEnvelope(eventType: "INSTANCE_CREATED", aggregateType: "Instance", aggregateId: "a", occurredAtMilliseconds: milliseconds,
+                      metadata: EventMetadata(kind: .domain, kafkaTopic: "instance_events", service: "test"))
+    }
+
+    func testAnEntryIsHeldBackWhileAnEarlierKeyIsStillBeingAppended() {
+        let recent = RecentAppends(newestAtOpen: nil)
+        let past = EventTimestamp.nowMilliseconds() - 1000
+        let earlier = envelope(at: past), later = envelope(at: past + 1)
+        recent.begin(earlier)
+        recent.begin(later)
+        recent.finish(later, stored: true)
+        XCTAssertEqual(recent.entries(after: nil, limit: 10)?.count, 0, "the later entry waits for the earlier one")
+        recent.finish(earlier, stored: true)
+        XCTAssertEqual(recent.entries(after: nil, limit: 10)?.map(\.envelope.eventId), [earlier.eventId, later.eventId])
+    }
+
+    func testEntriesOfTheCurrentMillisecondAreHeldBack() {
+        let recent = RecentAppends(newestAtOpen: nil)
+        let future = envelope(at: EventTimestamp.nowMilliseconds() + 60_000)
+        recent.begin(future)
+        recent.finish(future, stored: true)
+        XCTAssertEqual(recent.entries(after: nil, limit: 10)?.count, 0)
+    }
+
+    func testPositionsBeforeTheFloorAreLeftToTheFiles() {
+        let past = EventTimestamp.nowMilliseconds() - 1000
+        let onDisk = EventStoreKeys.byDateKey(for: envelope(at: past))
+        let recent = RecentAppends(newestAtOpen: onDisk)
+        XCTAssertNil(recent.entries(after: nil, limit: 10))
+        XCTAssertEqual(recent.entries(after: EventStorePosition(key: onDisk), limit: 10)?.count, 0)
     }
 }

@@ -44,12 +44,12 @@ public final class EmbeddedBus: MessageBus {
 
     /// One transaction: offsets are allocated and every message is stored, or nothing is.
     public func publish(_ messages: [OutgoingMessage]) async throws(BusError) {
-        try await publish(messages, durable: true, beforeCommit: {})
+        try await publish(messages, durable: true, beforeCommit: nil)
     }
 
-    /// The transaction commits without waiting for its WAL flush (`synchronous_commit = off`).
+    /// On the consumer pool, whose commits do not wait for the WAL flush (`flush()` waits for them).
     public func publishBuffered(_ messages: [OutgoingMessage]) async throws(BusError) {
-        try await publish(messages, durable: false, beforeCommit: {})
+        try await publish(messages, durable: false, beforeCommit: nil)
     }
 
     /// A transaction that takes a transaction id commits with a WAL record, and a synchronous commit
@@ -62,71 +62,57 @@ public final class EmbeddedBus: MessageBus {
         }
     }
 
-    /// `publish`, running `beforeCommit` inside the transaction once the messages are stored: tests hold a
-    /// publish open with it to show what others can see and do meanwhile.
-    func publish(_ messages: [OutgoingMessage], durable: Bool = true, beforeCommit: () async throws -> Void) async throws(BusError) {
+    /// One statement: offsets are reserved in every partition the batch touches and every message is
+    /// stored, or nothing is. The reserved `bus_partitions` rows stay locked until the statement commits, so
+    /// the next publisher to a partition continues after this one's range only once these messages are
+    /// visible (or rolled back with the reservation); rows are locked in (topic, partition) order, so
+    /// concurrent publishers never deadlock. `beforeCommit` (tests) runs the statement inside a transaction
+    /// held open until it returns, to show what others can see and do meanwhile.
+    func publish(_ messages: [OutgoingMessage], durable: Bool = true,
+                 beforeCommit: (() async throws -> Void)?) async throws(BusError) {
         guard !messages.isEmpty else { return }
         if messages.contains(where: { $0.topic.isEmpty }) { throw .refused("a message has an empty topic") }
         let placements = messages.map { TopicPartition(topic: $0.topic, partition: BusPartitioner.partition(forKey: $0.key, count: partitions)) }
-        var counts: [TopicPartition: Int] = [:]
-        for placement in placements { counts[placement, default: 0] += 1 }
-        // Sorted, so concurrent publishers lock the partition rows they share in one order and never deadlock.
-        let batch = counts.sorted { $0.key < $1.key }
-
+        let parameters: [PostgresValue] = [
+            PostgresArrayLiteral.text(placements.map(\.topic)), PostgresArrayLiteral.integers(placements.map(\.partition)),
+            PostgresArrayLiteral.text(messages.map(\.key)), PostgresArrayLiteral.bytes(messages.map(\.value)), .text(Self.channel),
+        ]
         try await withBusErrors {
-            try await client.transaction { connection in
-                if !durable { _ = try await connection.query("SET LOCAL synchronous_commit = off") }
-                var nextOffset = try await Self.allocateOffsets(batch, on: connection)
-                let offsets = placements.map { placement -> Int64 in
-                    defer { nextOffset[placement]! += 1 }
-                    return nextOffset[placement]!
+            if let beforeCommit {
+                try await client.transaction { connection in
+                    _ = try await connection.query(Self.publishStatement, parameters)
+                    try await beforeCommit()
                 }
-                _ = try await connection.query("""
-                    WITH stored AS (
-                        INSERT INTO bus_messages (topic, partition, "offset", key, value)
-                        SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bytea[])
-                        RETURNING topic)
-                    SELECT pg_notify($6, topic) FROM (SELECT DISTINCT topic FROM stored) AS topics
-                    """, [PostgresArrayLiteral.text(placements.map(\.topic)),
-                          PostgresArrayLiteral.integers(placements.map(\.partition)),
-                          PostgresArrayLiteral.integers(offsets),
-                          PostgresArrayLiteral.text(messages.map(\.key)),
-                          PostgresArrayLiteral.bytes(messages.map(\.value)),
-                          .text(Self.channel)])
-                try await beforeCommit()
+            } else {
+                _ = try await (durable ? client : consumerClient).query(Self.publishStatement, parameters)
             }
         }
         // The NOTIFY reaches other processes; consumers here need not wait for its round trip.
         wakeups.wake(topics: Set(placements.map(\.topic)))
     }
 
-    /// Reserves `count` offsets in each partition and returns the first of each range. The updated rows stay
-    /// locked until the transaction ends, so the next publisher to a partition continues after this one's
-    /// range only once this one's messages are visible (or rolled back together with the reservation).
-    private static func allocateOffsets(_ batch: [(key: TopicPartition, value: Int)],
-                                        on connection: PostgresConnectionHandle) async throws -> [TopicPartition: Int64] {
-        let rows = try await connection.query("""
+    private static let publishStatement = """
+        WITH batch AS (
+            SELECT topic, partition, key, value, position
+            FROM unnest($1::text[], $2::int[], $3::text[], $4::bytea[]) WITH ORDINALITY AS m(topic, partition, key, value, position)),
+        counts AS (
+            SELECT topic, partition, count(*) AS n FROM batch GROUP BY topic, partition),
+        reserved AS (
             INSERT INTO bus_partitions AS current (topic, partition, next_offset)
-            SELECT topic, partition, count
-            FROM unnest($1::text[], $2::int[], $3::bigint[]) WITH ORDINALITY AS batch(topic, partition, count, position)
-            ORDER BY position
+            SELECT topic, partition, n FROM counts ORDER BY topic, partition
             ON CONFLICT (topic, partition) DO UPDATE SET next_offset = current.next_offset + EXCLUDED.next_offset
-            RETURNING topic, partition, next_offset
-            """, [PostgresArrayLiteral.text(batch.map(\.key.topic)),
-                  PostgresArrayLiteral.integers(batch.map(\.key.partition)),
-                  PostgresArrayLiteral.integers(batch.map(\.value))]).rows
-        let counts = Dictionary(uniqueKeysWithValues: batch.map { ($0.key, $0.value) })
-        var first: [TopicPartition: Int64] = [:]
-        for row in rows {
-            guard let topic = row.string("topic"), let partition = row.int("partition"), let next = row.int("next_offset"),
-                  let count = counts[TopicPartition(topic: topic, partition: partition)] else {
-                throw BusError.refused("unexpected offset allocation row \(row.columns)")
-            }
-            first[TopicPartition(topic: topic, partition: partition)] = Int64(next - count)
-        }
-        guard first.count == batch.count else { throw BusError.refused("offset allocation returned \(first.count) of \(batch.count) partitions") }
-        return first
-    }
+            RETURNING topic, partition, next_offset),
+        stored AS (
+            INSERT INTO bus_messages (topic, partition, "offset", key, value)
+            SELECT b.topic, b.partition,
+                   r.next_offset - c.n + row_number() OVER (PARTITION BY b.topic, b.partition ORDER BY b.position) - 1,
+                   b.key, b.value
+            FROM batch b
+            JOIN reserved r ON r.topic = b.topic AND r.partition = b.partition
+            JOIN counts c ON c.topic = b.topic AND c.partition = b.partition
+            RETURNING topic)
+        SELECT pg_notify($5, topic) FROM (SELECT DISTINCT topic FROM stored) AS topics
+        """
 
     /// A consumer reading `topics` from `group`'s committed offsets (see the type's note on one consumer
     /// per group).

@@ -96,6 +96,8 @@ public final class WorkerRunner: Sendable {
                     for message in messages {
                         try Task.checkCancellation()
                         await process(message)
+                        // Stopped in the middle of it: the message is not settled, so its offset must not be committed.
+                        try Task.checkCancellation()
                         processedCount.add(1, ordering: .relaxed)
                     }
                     deps.crashPoints.reach(handler: handler.name, point: .beforeCommit)

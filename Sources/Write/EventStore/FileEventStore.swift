@@ -35,6 +35,8 @@ public final class FileEventStore: EventStore {
         /// Tests only: when false, a batch stops right after its log fsync (as if the process died
         /// there), leaving the layout to recovery.
         var writesLayout = true
+        /// Tests only: when false, every read goes to the files (tests that tamper with them underneath).
+        var servesRecentAppendsFromMemory = true
 
         public init(maximumBatch: Int = 1024, syncThreads: Int = 4, readThreads: Int = 4, checkpointMilliseconds: Int = 200) {
             self.maximumBatch = maximumBatch
@@ -129,7 +131,7 @@ public final class FileEventStore: EventStore {
         self.files = files
         self.reader = StoreReader(files: files)
         do throws(EventStoreError) {
-            recent = RecentAppends(newestAtOpen: try reader.newestByDateKey())
+            recent = RecentAppends(newestAtOpen: try reader.newestByDateKey(), enabled: options.servesRecentAppendsFromMemory)
         } catch {
             Glibc.close(fd)
             throw error
@@ -179,17 +181,27 @@ public final class FileEventStore: EventStore {
     public func append(_ envelope: EventEnvelope) async throws(EventStoreError) -> AppendOutcome {
         let queue = self.queue
         let directory = self.directory
+        recent.begin(envelope)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<StoreAppendResult, Never>) in
             if !queue.enqueue(.init(envelope: envelope, continuation: continuation)) {
                 continuation.resume(returning: .failure(.io("the event store at \(directory) is closed")))
             }
         }
-        let outcome = try result.get()
-        if outcome == .appended {
-            recent.record(envelope)
-            appended.notify()
+        let appended = (try? result.get()) == .appended
+        recent.finish(envelope, stored: appended)
+        if appended {
+            self.appended.notify()
+            // Memory holds back entries of the current millisecond (see RecentAppends): wake tailers again
+            // once it has passed.
+            if envelope.occurredAtMilliseconds >= EventTimestamp.nowMilliseconds() - 1 {
+                let signal = self.appended
+                Task {
+                    try? await Task.sleep(nanoseconds: 1_200_000)
+                    signal.notify()
+                }
+            }
         }
-        return outcome
+        return try result.get()
     }
 
     public func checkpoint(_ name: String) async throws(EventStoreError) -> JSONValue? {
@@ -221,10 +233,14 @@ public final class FileEventStore: EventStore {
     public func tail(after position: EventStorePosition?, limit: Int) async throws(EventStoreError)
         -> [(position: EventStorePosition, envelope: EventEnvelope)] {
         if let cached = recent.entries(after: position, limit: limit) { return cached }
+        // From the files: only up to the floor — what lies past it is this store's own appends, which
+        // memory hands out in a safe order (the fence).
+        let floor = recent.diskReadLimit
         let entries: [TailEntry] = try await read { reader throws(EventStoreError) in
             try reader.tail(after: position, limit: limit).map { TailEntry(position: $0.position, envelope: $0.envelope) }
         }
-        return entries.map { ($0.position, $0.envelope) }
+        return entries.filter { entry in floor.map { !$0.utf8.lexicographicallyPrecedes(entry.position.key.utf8) } ?? true }
+            .map { ($0.position, $0.envelope) }
     }
 
     public func positions(after position: EventStorePosition?, limit: Int) async throws(EventStoreError) -> [EventStorePosition] {

@@ -44,7 +44,11 @@ public struct CommandWorker: EventHandler {
         try await change.apply(to: graph)
         if kind == .database { try await change.apply(to: documents) }
         context.reach(.afterSideEffect)
-        _ = try await store.appendAdoptingStoredTimestamp(event)
+        // Stamped now, not when the graph write began: the by-date index orders by this time, and an event
+        // stamped long before its append would land behind entries appended meanwhile.
+        var stamped = event
+        stamped.occurredAtMilliseconds = EventTimestamp.nowMilliseconds()
+        _ = try await store.appendAdoptingStoredTimestamp(stamped)
         let result: JSONValue = [
             "aggregate_id": .string(envelope.aggregateId), "sequence_number": .number(Double(envelope.sequenceNumber ?? 0)),
             "event_id": .string(event.eventId), "event_type": .string(event.eventType),

@@ -33,8 +33,13 @@ final class DeliveryHarness: @unchecked Sendable {
         server = nil
     }
 
+    /// Removes the data directory unless SPICE_KEEP_TEST_DATA is set (to read a failed run's logs and store).
     func cleanUp() {
         stop()
+        if ProcessInfo.processInfo.environment["SPICE_KEEP_TEST_DATA"] != nil {
+            print("kept \(dataDirectory) (database \(databaseURL))")
+            return
+        }
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 

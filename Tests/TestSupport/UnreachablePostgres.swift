@@ -1,9 +1,9 @@
 import Glibc
 import Drivers
 
-enum PostgresClientFactory {
+public enum UnreachablePostgres {
     /// A client whose server does not exist: a port that was free a moment ago.
-    static func unreachable() -> PostgresClient {
+    public static func client() -> PostgresClient {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
