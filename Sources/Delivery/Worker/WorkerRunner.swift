@@ -149,7 +149,10 @@ public final class WorkerRunner: Sendable {
                 continue
             }
             switch outcome {
-            case .duplicateDone, .stale:
+            case .duplicateDone:
+                return
+            case .stale:
+                await reportSuperseded(envelope)
                 return
             case .inProgress:
                 await pause(milliseconds: Int(min(1000, deps.registry.leaseSeconds * 250)))
@@ -240,6 +243,17 @@ public final class WorkerRunner: Sendable {
             deps.log("\(handler.name): attempt \(attempt) on \(envelope.eventId) failed: \(failure.message)")
             return .failed(failure, kind)
         }
+    }
+
+    /// A stale event's command was overtaken: a newer version of its aggregate is already applied, and as
+    /// every version carries the complete state, it includes this one. Its command is finished, not stuck.
+    private func reportSuperseded(_ envelope: EventEnvelope) async {
+        guard let commandId = envelope.metadata.commandId else { return }
+        deps.log("\(handler.name): \(envelope.eventId) (version \(envelope.sequenceNumber ?? 0)) is stale: a newer version was applied first")
+        let result: JSONValue = ["aggregate_id": .string(envelope.aggregateId), "superseded": true,
+                                 "sequence_number": .number(Double(envelope.sequenceNumber ?? 0))]
+        try? await deps.commands.processing(commandId, attempt: 1, message: "\(handler.name): superseded by a newer version")
+        try? await deps.commands.completed(commandId, result: result, message: "superseded by a newer version")
     }
 
     private func deadLetter(_ message: BusMessage, eventId: String?, commandId: String?, error: String,
