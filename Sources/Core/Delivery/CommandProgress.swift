@@ -16,6 +16,8 @@ public enum CommandStanding: Sendable, Equatable {
 /// is not allowed from the current status (a duplicate, a late delivery) changes nothing.
 public protocol CommandProgressReporting: Sendable {
     func standing(of commandId: String) async throws -> CommandStanding
+    /// Moves an open command to PROCESSING and says where it stands — one round trip when it was open.
+    func start(_ commandId: String, attempt: Int, message: String) async throws -> CommandStanding
     func processing(_ commandId: String, attempt: Int, message: String) async throws
     func progressed(_ commandId: String, progress: Int, message: String) async throws
     func completed(_ commandId: String, result: JSONValue, message: String) async throws

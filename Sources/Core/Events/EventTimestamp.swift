@@ -19,9 +19,14 @@ public enum EventTimestamp {
 
     /// The wall clock now, in milliseconds since the epoch.
     public static func nowMilliseconds() -> Int64 {
+        nowMicroseconds() / 1000
+    }
+
+    /// The same clock, finer: for waiting until the current millisecond has passed.
+    public static func nowMicroseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
 
     /// UTC calendar fields of an instant (proleptic Gregorian).

@@ -194,7 +194,8 @@ public final class WorkerRunner: Sendable {
         defer { lease.stop() }
         do {
             if handler.consumes == .command, let commandId {
-                switch try await deps.commands.standing(of: commandId) {
+                // A domain event's command is already PROCESSING; a command handler starts its command.
+                switch try await deps.commands.start(commandId, attempt: attempt, message: "\(handler.name) attempt \(attempt)") {
                 case .orphan:
                     deps.log("\(handler.name): command \(commandId) has no status row (its intake transaction did not commit); not applied")
                     _ = try await deps.registry.markFailed(handler: handler.name, eventId: envelope.eventId, owner: deps.owner,
@@ -206,10 +207,6 @@ public final class WorkerRunner: Sendable {
                 case .open, .finished:
                     break
                 }
-            }
-            // Command handlers start the command; a domain event's command is already PROCESSING.
-            if handler.consumes == .command, let commandId {
-                try await deps.commands.processing(commandId, attempt: attempt, message: "\(handler.name) attempt \(attempt)")
             }
             let context = HandlerContext(handler: handler.name, attempt: attempt, crashPoints: deps.crashPoints, lease: lease)
             let outcome = try await handler.handle(envelope, context: context)

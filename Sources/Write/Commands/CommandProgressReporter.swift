@@ -11,6 +11,17 @@ public struct CommandProgressReporter: CommandProgressReporting {
         try await store.standing(of: commandId)
     }
 
+    public func start(_ commandId: String, attempt: Int, message: String) async throws -> CommandStanding {
+        if try await store.transition(commandId, to: .processing, message: message, countsAsAttempt: true) { return .open }
+        // Not moved: already PROCESSING (a redelivery), finished, cancelled — or its intake transaction has
+        // not committed yet (the envelope is durable before the status row is). `standing` waits that out.
+        let standing = try await store.standing(of: commandId)
+        if standing == .open {
+            try await store.transition(commandId, to: .processing, message: message, countsAsAttempt: true)
+        }
+        return standing
+    }
+
     public func processing(_ commandId: String, attempt: Int, message: String) async throws {
         try await store.transition(commandId, to: .processing, message: message, countsAsAttempt: true)
     }

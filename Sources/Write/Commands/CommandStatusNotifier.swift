@@ -8,7 +8,7 @@ import Synchronization
 public final class CommandStatusNotifier: Sendable {
     private struct Subscriber {
         let commandId: String
-        let continuation: AsyncStream<Void>.Continuation
+        let continuation: AsyncStream<CommandStatus?>.Continuation
     }
 
     private let subscribers = Mutex<[Int: Subscriber]>([:])
@@ -24,7 +24,10 @@ public final class CommandStatusNotifier: Sendable {
             task = Task { [self] in
                 for await notification in client.listen(CommandStatusStore.channel) {
                     switch notification {
-                    case .message(_, let payload): wake(commandId: payload)
+                    case .message(_, let payload):
+                        // `{command_id}:{STATUS}`; a bare id (older senders) means "something changed".
+                        let parts = payload.split(separator: ":", maxSplits: 1)
+                        wake(commandId: String(parts.first ?? ""), status: parts.count == 2 ? CommandStatus(rawValue: String(parts[1])) : nil)
                     case .reconnected: wakeAll()
                     }
                 }
@@ -37,17 +40,18 @@ public final class CommandStatusNotifier: Sendable {
         for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.continuation.finish() }
     }
 
-    /// A stream that yields once per change of `commandId` (changes between reads coalesce into one) and
-    /// ends at `deadline` (seconds from now). The first element is immediate, so callers read the current
-    /// state first: a change between subscribing and reading is never lost.
-    public func changes(of commandId: String, timeoutSeconds: Double) -> AsyncStream<Void> {
+    /// A stream that yields once per change of `commandId` — the new status when the notification carried
+    /// it, nil when it did not (changes between reads coalesce into the newest) — and ends at `deadline`
+    /// (seconds from now). The first element is an immediate nil, so callers read the current state first:
+    /// a change between subscribing and reading is never lost.
+    public func changes(of commandId: String, timeoutSeconds: Double) -> AsyncStream<CommandStatus?> {
         let token = nextToken.withLock { value in
             value += 1
             return value
         }
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream<CommandStatus?>.makeStream(bufferingPolicy: .bufferingNewest(1))
         subscribers.withLock { $0[token] = Subscriber(commandId: commandId, continuation: continuation) }
-        continuation.yield()
+        continuation.yield(nil)
         let timer = Task {
             try? await Task.sleep(for: .milliseconds(Int(timeoutSeconds * 1000)))
             continuation.finish()
@@ -59,13 +63,13 @@ public final class CommandStatusNotifier: Sendable {
         return stream
     }
 
-    private func wake(commandId: String) {
+    private func wake(commandId: String, status: CommandStatus?) {
         let matching = subscribers.withLock { $0.values.filter { $0.commandId == commandId } }
-        for subscriber in matching { subscriber.continuation.yield() }
+        for subscriber in matching { subscriber.continuation.yield(status) }
     }
 
     private func wakeAll() {
-        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.continuation.yield() }
+        for subscriber in subscribers.withLock({ Array($0.values) }) { subscriber.continuation.yield(nil) }
     }
 }
 
@@ -87,7 +91,9 @@ public struct CommandWaiter: Sendable {
 
     public func waitForTerminal(_ commandId: String, timeoutSeconds: Double) async throws -> Outcome {
         var last: CommandRecord?
-        for await _ in notifier.changes(of: commandId, timeoutSeconds: timeoutSeconds) {
+        for await status in notifier.changes(of: commandId, timeoutSeconds: timeoutSeconds) {
+            // A move to a status that is not final needs no read: only the last one is answered.
+            if let status, !status.isTerminal { continue }
             guard let record = try await store.record(commandId) else { return .unknown }
             if record.status.isTerminal { return .finished(record) }
             last = record

@@ -3,7 +3,8 @@ import Drivers
 
 /// Command status in Postgres: a row per command plus an append-only history. Every transition is one
 /// statement that moves the row (only along `CommandStatus.canMove`), appends the history entry and
-/// NOTIFYs `spice_command_status`, so it is atomic and waiters are pushed, not polling.
+/// NOTIFYs `spice_command_status` with `{command_id}:{STATUS}`, so it is atomic and waiters are pushed, not
+/// polling (and skip reading moves that are not final).
 public struct CommandStatusStore: Sendable {
     public static let channel = "spice_command_status"
     private let client: PostgresClient
@@ -32,7 +33,7 @@ public struct CommandStatusStore: Sendable {
             history AS (
                 INSERT INTO command_history (command_id, status, progress, message)
                 SELECT command_id, status, progress, 'accepted' FROM created)
-            SELECT pg_notify($8, command_id::text) FROM created
+            SELECT pg_notify($8, command_id::text || ':' || status) FROM created
             """, [.text(command.commandId), .text(command.commandType), .text(command.aggregateType),
                   .text(command.aggregateId), .int(Int64(command.sequenceNumber)), .text(command.payloadDigest),
                   ttlSeconds.map { .int(Int64($0)) } ?? .null, .text(Self.channel)])
@@ -59,7 +60,7 @@ public struct CommandStatusStore: Sendable {
                 history AS (
                     INSERT INTO command_history (command_id, status, progress, message, error)
                     SELECT command_id, status, progress, $8, $5::jsonb FROM moved RETURNING 1)
-                SELECT pg_notify($9, command_id::text) FROM moved
+                SELECT pg_notify($9, command_id::text || ':' || status) FROM moved
                 """, [.text(commandId), .text(status.rawValue), progress.map { .int(Int64($0)) } ?? .null,
                       result.map { .text(JSONWriter.string($0)) } ?? .null,
                       error.map { .text(JSONWriter.string($0)) } ?? .null,
@@ -109,7 +110,7 @@ public struct CommandStatusStore: Sendable {
                 history AS (
                     INSERT INTO command_history (command_id, status, progress, message)
                     SELECT command_id, status, progress, $3 FROM moved RETURNING 1)
-                SELECT pg_notify($4, command_id::text) FROM moved
+                SELECT pg_notify($4, command_id::text || ':' || status) FROM moved
                 """, [.text(commandId), .int(Int64(min(100, max(0, progress)))), .text(message), .text(Self.channel)])
         }
         return !moved.rows.isEmpty

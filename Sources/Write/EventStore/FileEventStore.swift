@@ -193,10 +193,12 @@ public final class FileEventStore: EventStore {
             self.appended.notify()
             // Memory holds back entries of the current millisecond (see RecentAppends): wake tailers again
             // once it has passed.
-            if envelope.occurredAtMilliseconds >= EventTimestamp.nowMilliseconds() - 1 {
+            let now = EventTimestamp.nowMicroseconds()
+            if envelope.occurredAtMilliseconds >= now / 1000 {
                 let signal = self.appended
+                let untilNextMillisecond = UInt64(min(5000, (envelope.occurredAtMilliseconds + 1) * 1000 - now)) * 1000 + 50_000
                 Task {
-                    try? await Task.sleep(nanoseconds: 1_200_000)
+                    try? await Task.sleep(nanoseconds: untilNextMillisecond)
                     signal.notify()
                 }
             }
