@@ -188,17 +188,19 @@ public final class FileEventStore: EventStore {
             }
         }
         let appended = (try? result.get()) == .appended
+        // Taken before the entry becomes visible: a tailer that sees it within its own millisecond (and
+        // leaves it for later, see RecentAppends) reads the clock no earlier than this.
+        let beforeVisible = EventTimestamp.nowMicroseconds()
         recent.finish(envelope, stored: appended)
         if appended {
             self.appended.notify()
-            // Memory holds back entries of the current millisecond (see RecentAppends): wake tailers again
-            // once it has passed.
-            let now = EventTimestamp.nowMicroseconds()
-            if envelope.occurredAtMilliseconds >= now / 1000 {
+            if envelope.occurredAtMilliseconds >= beforeVisible / 1000 {
+                // Wake tailers again right after that millisecond has passed.
                 let signal = self.appended
-                let untilNextMillisecond = UInt64(min(5000, (envelope.occurredAtMilliseconds + 1) * 1000 - now)) * 1000 + 50_000
+                let remaining = (envelope.occurredAtMilliseconds + 1) * 1000 - EventTimestamp.nowMicroseconds()
+                let delay = UInt64(max(0, min(5000, remaining))) * 1000 + 50_000
                 Task {
-                    try? await Task.sleep(nanoseconds: untilNextMillisecond)
+                    try? await Task.sleep(nanoseconds: delay)
                     signal.notify()
                 }
             }
