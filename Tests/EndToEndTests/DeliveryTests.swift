@@ -80,11 +80,16 @@ final class DeliveryTests: XCTestCase {
             try harness.start()
             try harness.makeShop()
             try harness.start(["SPICE_CHAOS_CRASH_POINT": point])
-            let commandId = try harness.createProduct("p1")
+            // The worker may crash before the intake has answered (the envelope is durable, and delivered,
+            // before the intake transaction commits): then the client retries with its Idempotency-Key —
+            // recognised as the same command, or, if the crash cut the transaction, recovered from the orphan.
+            let key = UUID().uuidString.lowercased()
+            var commandId = try harness.createProduct("p1", idempotencyKey: key, mayFail: true)
             XCTAssertEqual(harness.server?.waitForExit(timeout: 30), 70, "\(point): the process should crash there")
             XCTAssertTrue(harness.server?.stderr.contains("chaos: crashing at \(point)") ?? false, point)
 
             try harness.start(["SPICE_CHAOS_CRASH_POINT": point])
+            if commandId.isEmpty { commandId = try harness.createProduct("p1", idempotencyKey: key) }
             let record = try harness.waitForStatus(commandId, "COMPLETED")
             XCTAssertEqual(record["status"] as? String, "COMPLETED", point)
             XCTAssertEqual(try document("p1"), "1:false:Lamp", point)

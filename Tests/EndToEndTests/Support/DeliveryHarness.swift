@@ -94,11 +94,14 @@ final class DeliveryHarness: @unchecked Sendable {
         }
     }
 
-    /// Creates a product asynchronously; returns its command id.
-    func createProduct(_ id: String, name: String = "Lamp", company: String = "acme") throws -> String {
+    /// Creates a product asynchronously; returns its command id. With `idempotencyKey` the request may be
+    /// sent again after a crash; `mayFail` accepts no answer at all (the process died first) and returns "".
+    func createProduct(_ id: String, name: String = "Lamp", company: String = "acme", idempotencyKey: String? = nil,
+                       mayFail: Bool = false) throws -> String {
         let response = try HTTP.call("POST", api("/instances/shop/async/Product/create"),
-                                     json: ["data": ["product_id": id, "name": name, "made_by": "Company/\(company)"]])
-        XCTAssertEqual(response.status, 202, response.raw)
+                                     json: ["data": ["product_id": id, "name": name, "made_by": "Company/\(company)"]],
+                                     headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:])
+        if !(mayFail && response.status == 0) { XCTAssertEqual(response.status, 202, response.raw) }
         return response.json["command_id"] as? String ?? ""
     }
 
