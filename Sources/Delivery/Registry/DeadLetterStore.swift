@@ -94,8 +94,8 @@ public struct DeadLetterStore: Sendable {
 
     private static let columns = """
         id, handler, event_id::text AS event_id, topic, "partition", "offset", message_key, value, error, attempts,
-        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
-        to_char(replayed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS replayed_at, replay_count
+        \(PostgresTimestampText.rfc3339("created_at")) AS created_at,
+        \(PostgresTimestampText.rfc3339("replayed_at")) AS replayed_at, replay_count
         """
 
     private static func decode(_ row: PostgresRow) -> DeadLetter {

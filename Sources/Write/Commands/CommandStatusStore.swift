@@ -18,7 +18,7 @@ public struct CommandStatusStore: Sendable {
 
     /// A timestamptz column as RFC 3339 UTC with milliseconds.
     static func formatted(_ column: String, as name: String) -> String {
-        #"to_char("# + column + #" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "# + name
+        PostgresTimestampText.rfc3339(column) + " AS " + name
     }
 
     /// Creates the PENDING row inside the intake transaction (so a command exists iff its sequence was taken).
@@ -120,19 +120,20 @@ public struct CommandStatusStore: Sendable {
     public func record(_ commandId: String) async throws -> CommandRecord? {
         guard UUIDText.isValid(commandId) else { return nil }
         return try await mapStorageErrors {
+            // One round trip: the history comes along as a JSON array (a sync write answers with it).
             let rows = try await client.query("""
                 SELECT command_id::text AS command_id, command_type, aggregate_type, aggregate_id, sequence_number,
                        payload_digest, status, progress, result::text AS result, error::text AS error, attempt,
                        \(Self.formatted("created_at", as: "created_at")), \(Self.formatted("updated_at", as: "updated_at")),
-                       \(Self.formatted("expires_at", as: "expires_at"))
-                FROM commands WHERE command_id = $1::uuid AND (expires_at IS NULL OR expires_at > now())
+                       \(Self.formatted("expires_at", as: "expires_at")),
+                       (SELECT coalesce(json_agg(json_build_object(
+                                    'status', h.status, 'progress', h.progress, 'message', h.message, 'error', h.error,
+                                    'at', \(PostgresTimestampText.rfc3339("h.at"))) ORDER BY h.id), '[]')
+                        FROM command_history h WHERE h.command_id = c.command_id)::text AS history
+                FROM commands c WHERE command_id = $1::uuid AND (expires_at IS NULL OR expires_at > now())
                 """, [.text(commandId)]).rows
             guard let row = rows.first else { return nil }
-            let history = try await client.query("""
-                SELECT status, progress, message, error::text AS error, \(Self.formatted("at", as: "at"))
-                FROM command_history WHERE command_id = $1::uuid ORDER BY id
-                """, [.text(commandId)]).rows
-            return try Self.decode(row, history: history)
+            return try Self.decode(row)
         }
     }
 
@@ -150,8 +151,9 @@ public struct CommandStatusStore: Sendable {
         }
     }
 
-    static func decode(_ row: PostgresRow, history: [PostgresRow]) throws -> CommandRecord {
+    static func decode(_ row: PostgresRow) throws -> CommandRecord {
         func json(_ text: String?) throws -> JSONValue? { try text.map { try JSONParser.parse($0) } }
+        let history = try json(row.string("history"))?.arrayValue ?? []
         return CommandRecord(
             commandId: row.string("command_id") ?? "", commandType: row.string("command_type") ?? "",
             aggregateType: row.string("aggregate_type") ?? "", aggregateId: row.string("aggregate_id") ?? "",
@@ -161,10 +163,10 @@ public struct CommandStatusStore: Sendable {
             error: try json(row.string("error")), attempt: row.int("attempt") ?? 0,
             createdAt: row.string("created_at") ?? "", updatedAt: row.string("updated_at") ?? "",
             expiresAt: row.string("expires_at"),
-            history: try history.map { entry in
-                CommandHistoryEntry(status: CommandStatus(rawValue: entry.string("status") ?? "") ?? .failed,
-                                    progress: entry.int("progress") ?? 0, message: entry.string("message"),
-                                    error: try json(entry.string("error")), at: entry.string("at") ?? "")
+            history: history.map { entry in
+                CommandHistoryEntry(status: CommandStatus(rawValue: entry["status"]?.stringValue ?? "") ?? .failed,
+                                    progress: entry["progress"]?.intValue ?? 0, message: entry["message"]?.stringValue,
+                                    error: entry["error"].flatMap { $0 == .null ? nil : $0 }, at: entry["at"]?.stringValue ?? "")
             })
     }
 }

@@ -38,7 +38,7 @@ public final class FileEventStore: EventStore {
         /// Tests only: when false, every read goes to the files (tests that tamper with them underneath).
         var servesRecentAppendsFromMemory = true
 
-        public init(maximumBatch: Int = 1024, syncThreads: Int = 4, readThreads: Int = 4, checkpointMilliseconds: Int = 200) {
+        public init(maximumBatch: Int = 1024, syncThreads: Int = 4, readThreads: Int = 4, checkpointMilliseconds: Int = 1000) {
             self.maximumBatch = maximumBatch
             self.syncThreads = syncThreads
             self.readThreads = readThreads
