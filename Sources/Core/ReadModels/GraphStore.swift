@@ -92,12 +92,31 @@ public struct GraphHop: Sendable, Equatable {
 }
 
 /// A condition on a field the graph keeps (`GraphNode.fields`), or on `_id`.
-public enum GraphFilter: Sendable, Equatable {
+public indirect enum GraphFilter: Sendable, Equatable {
     case equals(field: String, value: JSONValue)
     case isIn(field: String, values: [JSONValue])
     /// Either bound may be nil; bounds are inclusive when the flag says so. Numbers compare as numbers,
     /// strings (dates included) as text.
     case range(field: String, lower: JSONValue?, lowerInclusive: Bool, upper: JSONValue?, upperInclusive: Bool)
+    /// The field is a string holding `text` (case-sensitive substring).
+    case contains(field: String, text: String)
+    case not(GraphFilter)
+    /// Every condition holds (an empty list always does).
+    case allOf([GraphFilter])
+    /// At least one condition holds (an empty list never does).
+    case anyOf([GraphFilter])
+}
+
+/// An ordering of `findNodes` results by a stored field (or `_id`); ties are broken by instance id.
+/// Values of different JSON kinds order as PostgreSQL's jsonb does; nodes without the field come last.
+public struct GraphOrder: Sendable, Equatable {
+    public let field: String
+    public let descending: Bool
+
+    public init(field: String, descending: Bool = false) {
+        self.field = field
+        self.descending = descending
+    }
 }
 
 public enum ReadModelError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -140,11 +159,26 @@ public protocol GraphStore: Sendable {
     func deleteNodes(_ database: String, _ nodes: [(ref: NodeRef, version: Int)]) async throws(ReadModelError) -> [VersionedWriteOutcome]
     /// The live nodes among `refs` (missing and deleted ones are absent).
     func nodes(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [GraphNode]
-    /// Live nodes of `classId` matching every filter, ordered by instance id.
-    func findNodes(_ database: String, classId: String, filters: [GraphFilter], limit: Int, offset: Int)
+    /// Live nodes of `classId` matching every filter, in `order` (then by instance id).
+    func findNodes(_ database: String, classId: String, filters: [GraphFilter], order: [GraphOrder], limit: Int, offset: Int)
         async throws(ReadModelError) -> [GraphNode]
-    /// One hop from `from` along `predicate` in `direction` to live nodes of `targetClass` (nil: any), at most
-    /// `limit` edges, in one round trip.
+    /// One hop from `from` along `predicate` in `direction` to live nodes of `targetClass` (nil: any) that match
+    /// every filter, at most `limit` edges, in one round trip.
     func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
-                targetClass: String?, limit: Int) async throws(ReadModelError) -> GraphHop
+                targetClass: String?, filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop
+}
+
+extension GraphStore {
+    /// Live nodes of `classId` matching every filter, ordered by instance id.
+    public func findNodes(_ database: String, classId: String, filters: [GraphFilter], limit: Int, offset: Int)
+        async throws(ReadModelError) -> [GraphNode] {
+        try await findNodes(database, classId: classId, filters: filters, order: [], limit: limit, offset: offset)
+    }
+
+    /// One hop with no condition on the nodes reached.
+    public func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
+                       targetClass: String?, limit: Int) async throws(ReadModelError) -> GraphHop {
+        try await expand(database, from: from, predicate: predicate, direction: direction, targetClass: targetClass,
+                         filters: [], limit: limit)
+    }
 }

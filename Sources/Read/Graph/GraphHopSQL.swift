@@ -1,10 +1,10 @@
 import Core
 
-/// The one statement of a hop, per direction and whether the target class is fixed (four texts, each
-/// prepared once per connection).
+/// The one statement of a hop. Its text depends on the direction, whether the target class is fixed and the
+/// kinds of the filters on reached nodes (values are parameters), so each shape is prepared once per connection.
 ///
 /// Parameters: `$1` database, `$2`/`$3` the start nodes' classes and ids, `$4` predicate, `$5` the row
-/// limit (the caller's limit + 1, to tell truncation), `$6` the target class when given. One row per edge
+/// limit (the caller's limit + 1, to tell truncation), then the target class when given and the filters' values. One row per edge
 /// walked, with the reached node's version and fields.
 ///
 /// An edge counts only while its version is its owner's (see the migration), and the reached node must be
@@ -19,37 +19,35 @@ import Core
 /// limit allows, and only the rows kept are sorted (by from, then to: a stable answer). Which edges a
 /// truncated hop keeps is the plan's choice.
 enum GraphHopSQL {
-    static func statement(direction: HopDirection, targetClassGiven: Bool) -> String {
-        switch (direction, targetClassGiven) {
-        case (.forward, false): forwardAnyClass
-        case (.forward, true): forwardToClass
-        case (.reverse, false): reverseAnyClass
-        case (.reverse, true): reverseToClass
+    /// `targetClass` is the placeholder holding the target class, when one is given; `reachedConditions` are
+    /// `GraphFilterSQL` conditions on the `reached` node. Without conditions there are four texts.
+    static func statement(direction: HopDirection, targetClass: String?, reachedConditions: [String]) -> String {
+        let extra = reachedConditions.map { " AND " + $0 }.joined()
+        switch direction {
+        case .forward:
+            return forward(targetCondition: targetClass.map { " AND edge.to_class = \($0)" } ?? "", reachedConditions: extra)
+        case .reverse:
+            return reverse(targetCondition: targetClass.map { " AND edge.from_class = \($0)" } ?? "", reachedConditions: extra)
         }
     }
 
-    private static let forwardAnyClass = forward(targetCondition: "")
-    private static let forwardToClass = forward(targetCondition: " AND edge.to_class = $6")
-    private static let reverseAnyClass = reverse(targetCondition: "")
-    private static let reverseToClass = reverse(targetCondition: " AND edge.from_class = $6")
-
-    private static func forward(targetCondition: String) -> String {
+    private static func forward(targetCondition: String, reachedConditions: String) -> String {
         walk(startColumns: ("from_class", "from_id"), targetCondition: targetCondition, reached: """
             JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.to_class
                                     AND reached.instance_id = edge.to_id AND NOT reached.deleted
             WHERE edge.version = (SELECT owner.version FROM graph_nodes owner WHERE owner.database_name = $1
-                                     AND owner.class_id = edge.from_class AND owner.instance_id = edge.from_id)
+                                     AND owner.class_id = edge.from_class AND owner.instance_id = edge.from_id)\(reachedConditions)
             """)
     }
 
-    private static func reverse(targetCondition: String) -> String {
+    private static func reverse(targetCondition: String, reachedConditions: String) -> String {
         walk(startColumns: ("to_class", "to_id"), targetCondition: targetCondition, reached: """
             JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.from_class
                                     AND reached.instance_id = edge.from_id AND reached.version = edge.version
                                     AND NOT reached.deleted
+            WHERE true\(reachedConditions)
             """)
     }
-
     private static func walk(startColumns: (class: String, id: String), targetCondition: String, reached: String) -> String {
         """
         SELECT * FROM (

@@ -57,12 +57,14 @@ enum GraphStatements {
         ORDER BY wanted.ordinal
         """
 
-    /// findNodes' statement around its conditions: the primary key gives the class's rows in id order.
-    static func findNodes(conditions: [String], limit: String, offset: String) -> String {
-        """
+    /// findNodes' statement around its conditions: the primary key gives the class's rows in id order; an
+    /// ordering (`GraphFilterSQL.orderKey`s) sorts first, and the id still breaks ties.
+    static func findNodes(conditions: [String], orderKeys: [String], limit: String, offset: String) -> String {
+        let order = orderKeys.map { $0 + ", " }.joined()
+        return """
         SELECT class_id, instance_id, version, fields::text AS fields FROM graph_nodes
         WHERE database_name = $1 AND class_id = $2 AND NOT deleted\(conditions.map { " AND " + $0 }.joined())
-        ORDER BY instance_id LIMIT \(limit)::bigint OFFSET \(offset)::bigint
+        ORDER BY \(order)instance_id LIMIT \(limit)::bigint OFFSET \(offset)::bigint
         """
     }
 }

@@ -97,13 +97,15 @@ public struct PostgresGraphStore: GraphStore {
         return try Self.nodes(rows, classColumn: "class_id", idColumn: "instance_id")
     }
 
-    public func findNodes(_ database: String, classId: String, filters: [GraphFilter], limit: Int, offset: Int)
-        async throws(ReadModelError) -> [GraphNode] {
+    public func findNodes(_ database: String, classId: String, filters: [GraphFilter], order: [GraphOrder], limit: Int,
+                          offset: Int) async throws(ReadModelError) -> [GraphNode] {
         var parameters = SQLParameters([.text(database), .text(classId)])
         let conditions = filters.map { GraphFilterSQL.condition($0, &parameters) }
+        let orderKeys = order.map { GraphFilterSQL.orderKey($0, &parameters) }
         let limitPlaceholder = parameters.bind(.int(Int64(max(0, limit))))
         let offsetPlaceholder = parameters.bind(.int(Int64(max(0, offset))))
-        let rows = try await query(GraphStatements.findNodes(conditions: conditions, limit: limitPlaceholder, offset: offsetPlaceholder),
+        let rows = try await query(GraphStatements.findNodes(conditions: conditions, orderKeys: orderKeys, limit: limitPlaceholder,
+                                                             offset: offsetPlaceholder),
                                    parameters.values)
         return try Self.nodes(rows, classColumn: "class_id", idColumn: "instance_id")
     }
@@ -111,16 +113,18 @@ public struct PostgresGraphStore: GraphStore {
     // MARK: Hops
 
     public func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
-                       targetClass: String?, limit: Int) async throws(ReadModelError) -> GraphHop {
+                       targetClass: String?, filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
         let start = Self.unique(from)
         let limit = max(0, limit)
         guard !start.isEmpty else { return GraphHop(edges: [], nodes: [], truncated: false) }
-        var parameters: [PostgresValue] = [
+        var parameters = SQLParameters([
             .text(database), PostgresArrayLiteral.text(start.map(\.classId)), PostgresArrayLiteral.text(start.map(\.instanceId)),
             .text(predicate), .int(Int64(limit) + 1),
-        ]
-        if let targetClass { parameters.append(.text(targetClass)) }
-        let rows = try await query(GraphHopSQL.statement(direction: direction, targetClassGiven: targetClass != nil), parameters)
+        ])
+        let targetPlaceholder = targetClass.map { parameters.bind(.text($0)) }
+        let conditions = filters.map { GraphFilterSQL.condition($0, &parameters, columns: .init(table: "reached")) }
+        let statement = GraphHopSQL.statement(direction: direction, targetClass: targetPlaceholder, reachedConditions: conditions)
+        let rows = try await query(statement, parameters.values)
 
         var walked: [(edge: GraphEdge, node: GraphNode)] = []
         walked.reserveCapacity(min(rows.count, limit))

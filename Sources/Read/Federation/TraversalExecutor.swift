@@ -1,0 +1,126 @@
+import Core
+
+/// Runs a `TraversalPlan` against the graph and document ports, level by level: the hops of one level run
+/// concurrently, one graph call each, and the nodes a level adds get their documents in one call that
+/// overlaps the next level's hops. Nothing is ever fetched per node.
+///
+/// Failures: the start nodes' call failing throws; a hop failing is recorded (its sub-hops are skipped) and
+/// the rest answers; a document call failing leaves its level's nodes MISSING with a warning.
+public struct TraversalExecutor: Sendable {
+    let graph: any GraphStore
+    let documents: any DocumentStore
+
+    public init(graph: any GraphStore, documents: any DocumentStore) {
+        self.graph = graph
+        self.documents = documents
+    }
+
+    public func run(_ database: String, _ plan: TraversalPlan, schema: OntologySchema) async throws(ReadModelError) -> TraversalResult {
+        let now = EventTimestamp.nowMilliseconds()
+        var state = TraversalState(plan: plan)
+        state.result.asOf = EventTimestamp.format(milliseconds: now)
+
+        let roots = try await startNodes(database, plan.start, &state)
+        var fetches = [DocumentFetch(depth: 0, nodes: state.accept(roots, depth: 0), task: nil)]
+        fetches[0].task = fetchDocuments(database, fetches[0].nodes, plan.includeDocuments, &state.result.calls)
+
+        var frontier = plan.hops.map { (hop: $0, sources: state.result.roots) }
+        var depth = 1
+        while !frontier.isEmpty {
+            let walked = await expandAll(database, frontier, edgeBudget: state.edgeBudget)
+            state.result.calls.graph += walked.count
+            var next: [(hop: HopPlan, sources: [NodeRef])] = []
+            var added: [GraphNode] = []
+            for (hop, _) in frontier {
+                guard let outcome = walked[hop.id] else { continue }
+                switch outcome {
+                case .failure(let error):
+                    state.result.hopFailures[hop.id] = error
+                    state.warn("hop_failed", "hop \(hop.id) (\(hop.predicate)) failed: \(error)")
+                case .success(let hopResult):
+                    let reached = state.keep(hopResult, of: hop, depth: depth, budgetAtStart: walked.budget, added: &added)
+                    next += hop.hops.map { (hop: $0, sources: reached) }
+                }
+            }
+            let fetch = DocumentFetch(depth: depth, nodes: added,
+                                      task: fetchDocuments(database, added, plan.includeDocuments, &state.result.calls))
+            fetches.append(fetch)
+            frontier = next.filter { !$0.sources.isEmpty }
+            depth += 1
+        }
+
+        for fetch in fetches {
+            await state.resolve(fetch, includeDocuments: plan.includeDocuments, schema: schema, now: now)
+        }
+        return state.result
+    }
+
+    // MARK: Steps
+
+    private func startNodes(_ database: String, _ start: TraversalPlan.Start, _ state: inout TraversalState)
+        async throws(ReadModelError) -> [GraphNode] {
+        state.result.calls.graph += 1
+        switch start {
+        case .find(let classId, let filters, let order, let limit, let offset):
+            // One more than the page tells whether another page exists.
+            let found = try await graph.findNodes(database, classId: classId, filters: filters, order: order,
+                                                  limit: limit + 1, offset: offset)
+            state.result.rootsHaveMore = found.count > limit
+            return Array(found.prefix(limit))
+        case .nodes(let refs):
+            let byRef = Dictionary(try await graph.nodes(database, refs).map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
+            var seen = Set<NodeRef>()
+            return refs.compactMap { seen.insert($0).inserted ? byRef[$0] : nil }
+        }
+    }
+
+    private struct Walked {
+        var outcomes: [Int: Result<GraphHop, ReadModelError>] = [:]
+        let budget: Int
+        var count: Int { outcomes.count }
+        subscript(id: Int) -> Result<GraphHop, ReadModelError>? { outcomes[id] }
+    }
+
+    /// Every hop of a level at once; each may walk at most its own limit or the edges left, whichever is less.
+    private func expandAll(_ database: String, _ frontier: [(hop: HopPlan, sources: [NodeRef])], edgeBudget: Int) async -> Walked {
+        let graph = self.graph
+        return await withTaskGroup(of: (Int, Result<GraphHop, ReadModelError>).self) { group in
+            for (hop, sources) in frontier {
+                group.addTask {
+                    do throws(ReadModelError) {
+                        return (hop.id, .success(try await graph.expand(
+                            database, from: sources, predicate: hop.predicate, direction: hop.direction,
+                            targetClass: hop.targetClass, filters: hop.filters, limit: min(hop.limit, edgeBudget))))
+                    } catch {
+                        return (hop.id, .failure(error))
+                    }
+                }
+            }
+            var walked = Walked(budget: edgeBudget)
+            for await (id, outcome) in group { walked.outcomes[id] = outcome }
+            return walked
+        }
+    }
+
+    private func fetchDocuments(_ database: String, _ nodes: [GraphNode], _ requested: Bool, _ calls: inout BackendCalls)
+        -> Task<Result<[NodeRef: InstanceDocument], ReadModelError>, Never>? {
+        guard requested, !nodes.isEmpty else { return nil }
+        calls.documents += 1
+        let documents = self.documents
+        let refs = nodes.map(\.ref)
+        return Task {
+            do throws(ReadModelError) {
+                return .success(try await documents.documents(database, refs))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+}
+
+/// One level's new nodes and the call fetching their documents.
+struct DocumentFetch {
+    let depth: Int
+    let nodes: [GraphNode]
+    var task: Task<Result<[NodeRef: InstanceDocument], ReadModelError>, Never>?
+}
