@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Gateway
+import Read
 import Write
 import Glibc
 
@@ -41,6 +42,8 @@ struct Serve: ParsableCommand {
         SystemRoutes.register(on: router, readiness: readiness)
         if deliveryConfig.roles.contains(.gateway) {
             WriteAPI.register(on: router, write: storage.write, limits: config.limits)
+            ReadAPI.register(on: router, graph: PostgresGraphStore(client: storage.client),
+                             documents: PostgresDocumentStore(client: storage.client), limits: config.limits)
             AdminRoutes.register(on: router, deadLetters: delivery.deadLetters, bus: delivery.bus,
                                  commands: CommandProgressReporter(store: storage.write.statuses))
         }
