@@ -10,6 +10,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // GraphQL parsing, validation, introspection and execution for the typed query language.
+        .package(url: "https://github.com/GraphQLSwift/GraphQL", from: "4.3.0"),
+        // GraphQL's own dependency; named for its OrderedDictionary (GraphQL field maps and ordered results).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.0.0"),
     ],
     targets: [
         // System libraries from Debian, found through pkg-config. Shims hold typed wrappers for
@@ -37,7 +41,9 @@ let package = Package(
         // the processed-events registry, the worker loop, dead letters and crash points.
         .target(name: "Delivery", dependencies: ["Core", "Drivers"]),
         .target(name: "Write", dependencies: ["Core", "Drivers", "Schema", "Delivery"]),
-        .target(name: "Read", dependencies: ["Core", "Drivers", "Delivery"]),
+        .target(name: "Read", dependencies: ["Core", "Drivers", "Delivery",
+                                            .product(name: "GraphQL", package: "GraphQL"),
+                                            .product(name: "OrderedCollections", package: "swift-collections")]),
         .target(name: "Gateway", dependencies: ["Core", "Drivers", "Write", "Read", "Delivery", "CNghttp2", "COpenSSL", "CLinux"]),
         .executableTarget(name: "spice", dependencies: [
             "Gateway", "Core", "Write", "Read", "Delivery", "Drivers",
@@ -51,7 +57,8 @@ let package = Package(
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "Core"]),
         .testTarget(name: "WriteTests", dependencies: ["Write", "Core", "Drivers", "Delivery", "Schema", "TestSupport"]),
         .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Core", "Drivers", "TestSupport"]),
-        .testTarget(name: "ReadTests", dependencies: ["Read", "Core", "Drivers", "TestSupport"]),
+        .testTarget(name: "ReadTests", dependencies: ["Read", "Core", "Drivers", "TestSupport",
+                                                    .product(name: "GraphQL", package: "GraphQL")]),
         // The publisher, the bus, the runner and the workers together, in process, on real PostgreSQL.
         .testTarget(name: "PipelineTests", dependencies: ["Write", "Read", "Delivery", "Core", "Drivers", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["spice"],

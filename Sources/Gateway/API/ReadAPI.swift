@@ -6,6 +6,6 @@ import Read
 public enum ReadAPI {
     public static func register(on router: Router, graph: any GraphStore, documents: any DocumentStore, limits: GatewayLimits) {
         let executor = TraversalExecutor(graph: graph, documents: documents)
-        _ = executor
+        GraphQLRoutes.register(on: router, graph: graph, executor: executor, limits: limits)
     }
 }

@@ -1,4 +1,5 @@
 import Core
+import Read
 
 /// Everything a client can make the gateway spend is bounded by one of these, each set by an
 /// environment variable (see the README's configuration table).
@@ -23,6 +24,8 @@ public struct GatewayLimits: Sendable {
     /// CONTINUATION frames allowed for one header block. Below the system nghttp2's own cut-off (8), so
     /// ours fires first and the peer gets a GOAWAY saying why.
     public var http2MaxContinuationFrames = 4
+    /// Depth, cost, page-size and query-size limits of GraphQL requests (`SPICE_GRAPHQL_*`).
+    public var graphQL = GraphQLLimits()
 
     public init() {}
 }
@@ -71,6 +74,7 @@ public struct GatewayConfig: Sendable {
                                                          default: limits.http2ControlFramesPerSecond, range: 10...100_000)
         limits.http2MaxContinuationFrames = try env.int("SPICE_H2_MAX_CONTINUATIONS",
                                                         default: limits.http2MaxContinuationFrames, range: 1...8)
+        limits.graphQL = try GraphQLLimits(env)
         config.limits = limits
         return config
     }

@@ -1,0 +1,123 @@
+import Core
+import GraphQL
+
+/// The field resolvers. Root and relationship fields behave by pass: planning, they record the field and
+/// return placeholders; answering, they read the traversal already run. No resolver ever calls a backend,
+/// so a selection costs what its plan costs, however many nodes it returns.
+enum GraphQLResolvers {
+    static func rootField(_ type: GraphQLModel.ClassType, limits: GraphQLLimits) -> GraphQLFieldResolve {
+        { _, args, context, info in
+            if let planning = context as? PlanningContext {
+                let arguments = QueryArguments(type: type, limits: limits)
+                do throws(QueryArguments.Invalid) {
+                    let limit = try arguments.limit(args)
+                    planning.recorder.record(QueryPlanRecorder.Root(
+                        key: info.rootKey,
+                        start: .find(classId: type.classId, filters: try arguments.filters(args), order: arguments.order(args),
+                                     limit: limit, offset: try arguments.offset(args)),
+                        budget: limit))
+                } catch {
+                    throw info.error(error.message, code: "BAD_USER_INPUT", ["argument": .string(error.argument)])
+                }
+                return [NodeValue.placeholder(type.classId)] as [(any Sendable)?]
+            }
+            let result = try answered(context, info)
+            return result.roots.compactMap { result.nodes[$0].map(NodeValue.init) } as [(any Sendable)?]
+        }
+    }
+
+    /// `node(id: "Class/id")`.
+    static func nodeField(_ model: GraphQLModel) -> GraphQLFieldResolve {
+        { _, args, context, info in
+            if let planning = context as? PlanningContext {
+                let id = args["id"].string ?? ""
+                guard let ref = NodeRef(link: id), model[classId: ref.classId] != nil else {
+                    throw info.error("id must be \"Class/instance_id\" naming a class of this database, got \"\(id.prefix(200))\"",
+                                     code: "BAD_USER_INPUT", ["argument": "id"])
+                }
+                planning.recorder.record(QueryPlanRecorder.Root(key: info.rootKey, start: .nodes([ref]), budget: 1))
+                return NodeValue.placeholder(ref.classId)
+            }
+            let result = try answered(context, info)
+            return result.roots.first.flatMap { result.nodes[$0] }.map(NodeValue.init)
+        }
+    }
+
+    static func relationship(_ field: GraphQLModel.RelationshipField, target: GraphQLModel.ClassType,
+                             limits: GraphQLLimits) -> GraphQLFieldResolve {
+        { source, args, context, info in
+            guard let node = source as? NodeValue else { return nil }
+            if let planning = context as? PlanningContext {
+                let arguments = QueryArguments(type: target, limits: limits)
+                do throws(QueryArguments.Invalid) {
+                    let path = info.keyPath
+                    let parent = String(path[..<(path.lastIndex(of: ".") ?? path.startIndex)])
+                    planning.recorder.record(QueryPlanRecorder.Hop(
+                        path: path, parentPath: parent, field: field, filters: try arguments.filters(args),
+                        perSource: field.isList ? try arguments.limit(args) : 1))
+                } catch {
+                    throw info.error(error.message, code: "BAD_USER_INPUT", ["argument": .string(error.argument)])
+                }
+                let placeholder = NodeValue.placeholder(field.targetClass)
+                return field.isList ? [placeholder] as [(any Sendable)?] : placeholder
+            }
+            guard let answering = context as? AnsweringContext, case .done(let result, let hopIds)? = answering.roots[info.rootKey],
+                  let hop = hopIds[info.keyPath] else {
+                throw info.error("internal error: no plan for this field", code: "INTERNAL_ERROR")
+            }
+            if let failure = result.hopFailures[hop] {
+                throw info.error("the graph could not walk '\(field.predicate)': \(failure)", code: "GRAPH_UNAVAILABLE",
+                                 ["reason": .string(failure.description)])
+            }
+            let targets = result.targets(of: hop, from: node.ref).map(NodeValue.init)
+            return field.isList ? targets as [(any Sendable)?] : targets.first
+        }
+    }
+
+    /// A property: from the document when it has the field, else from the graph node (which keeps top-level
+    /// scalars), so nodes without a document still answer what the graph knows.
+    static func property(_ field: GraphQLModel.PropertyField) -> GraphQLFieldResolve {
+        { source, _, _, info in
+            guard let node = source as? NodeValue else { return nil }
+            let name = field.property.name
+            guard let value = node.resolved.document?.data[name] ?? node.resolved.node.fields[name], value != .null else { return nil }
+            func convert(_ value: JSONValue) throws -> Map {
+                switch GraphQLValues.output(value, field.kind) {
+                case .success(let map): return map
+                case .failure(let mismatch): throw info.error(mismatch.message, code: "INVALID_STORED_VALUE")
+                }
+            }
+            guard field.isList else { return try convert(value) }
+            guard case .array(let items) = value else {
+                throw info.error("the stored value of \(name) is not a list", code: "INVALID_STORED_VALUE")
+            }
+            return try items.map { try convert($0) } as [(any Sendable)?]
+        }
+    }
+
+    static let id: GraphQLFieldResolve = { source, _, _, _ in (source as? NodeValue).map { Map.string($0.ref.instanceId) } }
+    static let classId: GraphQLFieldResolve = { source, _, _, _ in (source as? NodeValue).map { Map.string($0.ref.classId) } }
+    static let version: GraphQLFieldResolve = { source, _, _, _ in (source as? NodeValue).map { Map.int($0.resolved.node.version) } }
+    static let dataStatus: GraphQLFieldResolve = { source, _, _, _ in
+        (source as? NodeValue).map { Map.string($0.resolved.status.rawValue) }
+    }
+    static let indexStatus: GraphQLFieldResolve = { source, _, _, _ in (source as? NodeValue)?.resolved.indexStatus }
+
+    /// A field of `IndexStatus`.
+    static func indexStatusField(_ read: @escaping @Sendable (IndexStatus) -> Map) -> GraphQLFieldResolve {
+        { source, _, _, _ in (source as? IndexStatus).map(read) }
+    }
+
+    private static func answered(_ context: any Sendable, _ info: GraphQLResolveInfo) throws -> TraversalResult {
+        guard let answering = context as? AnsweringContext, let root = answering.roots[info.rootKey] else {
+            throw info.error("internal error: no plan for this field", code: "INTERNAL_ERROR")
+        }
+        switch root {
+        case .failed(let failure):
+            throw info.error("the graph could not find the start nodes: \(failure)", code: "GRAPH_UNAVAILABLE",
+                             ["reason": .string(failure.description)])
+        case .done(let result, _):
+            return result
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import Core
+import GraphQL
+
+/// One GraphQL request as the HTTP layer hands it over.
+public struct GraphQLRequest: Sendable {
+    public var query: String
+    public var variables: [String: JSONValue]
+    public var operationName: String?
+    /// GET requests may only run queries (GraphQL over HTTP).
+    public var queriesOnly: Bool
+
+    public init(query: String, variables: [String: JSONValue] = [:], operationName: String? = nil, queriesOnly: Bool = false) {
+        self.query = query
+        self.variables = variables
+        self.operationName = operationName
+        self.queriesOnly = queriesOnly
+    }
+}
+
+/// A GraphQL response body. Without `data` it is a request error (the document did not parse or validate,
+/// the variables did not fit, or the limits refused it): nothing was executed.
+public struct GraphQLResponse: Sendable {
+    public let hasData: Bool
+    public let body: [UInt8]
+}
+
+/// Runs GraphQL requests against one database's generated schema. A request goes: snapshot of the ontology
+/// → cached schema → parse and validate → planning pass (the selection compiled to one traversal plan per
+/// root field) → depth and cost check → the traversals, concurrently → answering pass (resolvers read the
+/// traversals) → response with extensions. Problems (unknown database, a store down before anything could
+/// run) are thrown for the HTTP layer to answer.
+public struct GraphQLService: Sendable {
+    let graph: any GraphStore
+    let executor: TraversalExecutor
+    let limits: GraphQLLimits
+    public let cache: GraphQLSchemaCache
+
+    public init(graph: any GraphStore, executor: TraversalExecutor, limits: GraphQLLimits, cache: GraphQLSchemaCache? = nil) {
+        self.graph = graph
+        self.executor = executor
+        self.limits = limits
+        self.cache = cache ?? GraphQLSchemaCache(limits: limits)
+    }
+
+    public func run(database: String, _ request: GraphQLRequest) async throws(Problem) -> GraphQLResponse {
+        guard request.query.utf8.count <= limits.maxQueryBytes else {
+            throw Problem(status: 413, code: "query_too_large",
+                          detail: "the query is \(request.query.utf8.count) bytes; at most \(limits.maxQueryBytes) are accepted (SPICE_GRAPHQL_MAX_QUERY_BYTES)",
+                          field: "query")
+        }
+        if let nesting = QueryTextCheck.nestingBeyond(limits.maxNesting, in: request.query) {
+            return refused([GraphQLError(message: "the query nests brackets \(nesting) deep; at most \(limits.maxNesting) are accepted",
+                                         extensions: ["code": "QUERY_TOO_DEEP", "nesting": .int(nesting), "maxNesting": .int(limits.maxNesting)])])
+        }
+        let (entry, ontology) = try await schema(database)
+
+        let document: Document
+        do {
+            document = try parse(source: Source(body: request.query, name: "GraphQL request"))
+        } catch {
+            return refused([error as? GraphQLError ?? GraphQLError(message: "\(error)")])
+        }
+        if request.queriesOnly, let operation = Self.operation(document, named: request.operationName), operation.operation != .query {
+            throw Problem(status: 405, code: "method_not_allowed", detail: "only queries may be sent with GET; send \(operation.operation.rawValue)s with POST",
+                          extensions: ["allow": ["POST"]])
+        }
+        let invalid = validate(schema: entry.schema, ast: document)
+        guard invalid.isEmpty else { return refused(invalid) }
+        let variables = request.variables.mapValues(GraphQLValues.map)
+
+        let recorder = QueryPlanRecorder()
+        let planned = try await execute(entry.schema, document, PlanningContext(recorder: recorder), variables, request.operationName)
+        guard planned.data != nil, planned.errors.isEmpty else { return refused(sorted(planned.errors)) }
+        // Only introspection and __typename: the planning pass is the answer, and no store was touched.
+        guard !recorder.isEmpty else {
+            return GraphQLResponse(hasData: true, body: GraphQLResponseWriter.body(
+                data: planned.data, errors: [],
+                extensions: GraphQLResultAssembly.extensions(nil, [:], schemaVersion: entry.version, limits: limits)))
+        }
+
+        let compiled = recorder.compile()
+        let overBudget = QueryBudget.check(compiled, limits)
+        guard overBudget.isEmpty else {
+            return refused(overBudget, extensions: GraphQLResultAssembly.extensions(compiled, [:], schemaVersion: entry.version, limits: limits))
+        }
+
+        let roots = await traverse(database, compiled, entry.model, schema: ontology)
+        let answered = try await execute(entry.schema, document, AnsweringContext(roots: roots), variables, request.operationName)
+        return GraphQLResponse(hasData: answered.data != nil, body: GraphQLResponseWriter.body(
+            data: answered.data, errors: sorted(answered.errors + GraphQLResultAssembly.documentErrors(roots)),
+            extensions: GraphQLResultAssembly.extensions(compiled, roots, schemaVersion: entry.version, limits: limits)))
+    }
+
+    // MARK: Steps
+
+    private func schema(_ database: String) async throws(Problem) -> (GraphQLSchemaCache.Entry, OntologySchema) {
+        let snapshot: OntologySnapshot?
+        do throws(ReadModelError) {
+            snapshot = try await OntologySnapshot.load(database, graph: graph)
+        } catch {
+            throw Problem(status: 503, code: "read_model_unavailable", detail: "the ontology of '\(database)' could not be read: \(error)")
+        }
+        guard let snapshot else { throw Problem.notFound("no database '\(database)'") }
+        do {
+            return (try cache.schema(for: database, snapshot), snapshot.schema)
+        } catch {
+            throw Problem(status: 500, code: "schema_generation_failed", detail: "\(error)")
+        }
+    }
+
+    private func execute(_ schema: GraphQLSchema, _ document: Document, _ context: any Sendable, _ variables: [String: Map],
+                         _ operationName: String?) async throws(Problem) -> GraphQLResult {
+        do {
+            return try await GraphQL.execute(schema: schema, documentAST: document, rootValue: (), context: context,
+                                             variableValues: variables, operationName: operationName)
+        } catch {
+            throw Problem(status: 500, code: "graphql_execution_failed", detail: "\(error)")
+        }
+    }
+
+    /// Every root field's plan at once; a root whose start fails is recorded, not thrown, so the others answer.
+    private func traverse(_ database: String, _ compiled: CompiledQuery, _ model: GraphQLModel, schema: OntologySchema)
+        async -> [String: AnsweringContext.Root] {
+        let executor = self.executor
+        return await withTaskGroup(of: (String, AnsweringContext.Root).self) { group in
+            for root in compiled.roots {
+                group.addTask {
+                    do throws(ReadModelError) {
+                        return (root.key, .done(try await executor.run(database, root.plan, schema: schema), hopIds: root.hopIds))
+                    } catch {
+                        return (root.key, .failed(error))
+                    }
+                }
+            }
+            var roots: [String: AnsweringContext.Root] = [:]
+            for await (key, root) in group { roots[key] = root }
+            return roots
+        }
+    }
+
+    private func refused(_ errors: [GraphQLError], extensions: JSONValue? = nil) -> GraphQLResponse {
+        GraphQLResponse(hasData: false, body: GraphQLResponseWriter.body(data: nil, errors: errors, extensions: extensions))
+    }
+
+    /// Resolvers run concurrently, so errors arrive in any order; by path they read (and test) the same every time.
+    private func sorted(_ errors: [GraphQLError]) -> [GraphQLError] {
+        errors.enumerated().sorted { lhs, rhs in
+            let (a, b) = (lhs.element.path.elements.map(\.description), rhs.element.path.elements.map(\.description))
+            return a == b ? lhs.offset < rhs.offset : a.lexicographicallyPrecedes(b)
+        }.map(\.element)
+    }
+
+    static func operation(_ document: Document, named name: String?) -> OperationDefinition? {
+        let operations = document.definitions.compactMap { $0 as? OperationDefinition }
+        guard let name else { return operations.count == 1 ? operations[0] : nil }
+        return operations.first { $0.name?.value == name }
+    }
+}
