@@ -81,8 +81,9 @@ enum GraphQLResolvers {
             guard let node = source as? NodeValue else { return nil }
             let name = field.property.name
             guard let value = node.resolved.document?.data[name] ?? node.resolved.node.fields[name], value != .null else { return nil }
-            func convert(_ value: JSONValue) throws -> Map {
+            func convert(_ value: JSONValue) throws -> Map? {
                 switch GraphQLValues.output(value, field.kind) {
+                case .success(.null): return nil
                 case .success(let map): return map
                 case .failure(let mismatch): throw info.error(mismatch.message, code: "INVALID_STORED_VALUE")
                 }
@@ -103,9 +104,10 @@ enum GraphQLResolvers {
     }
     static let indexStatus: GraphQLFieldResolve = { source, _, _, _ in (source as? NodeValue)?.resolved.indexStatus }
 
-    /// A field of `IndexStatus`.
-    static func indexStatusField(_ read: @escaping @Sendable (IndexStatus) -> Map) -> GraphQLFieldResolve {
-        { source, _, _, _ in (source as? IndexStatus).map(read) }
+    /// A field of `IndexStatus` (nil, not `Map.null`, for an absent value: GraphQLSwift hands `Map.null` to
+    /// the scalar's serializer, which refuses it).
+    static func indexStatusField(_ read: @escaping @Sendable (IndexStatus) -> Map?) -> GraphQLFieldResolve {
+        { source, _, _, _ in (source as? IndexStatus).flatMap(read) }
     }
 
     private static func answered(_ context: any Sendable, _ info: GraphQLResolveInfo) throws -> TraversalResult {

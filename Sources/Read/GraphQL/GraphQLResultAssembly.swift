@@ -34,7 +34,7 @@ enum GraphQLResultAssembly {
             calls.documents += result.calls.documents
             // The earliest: every read of every root saw the stores at this moment or later.
             if !result.asOf.isEmpty, asOf.map({ result.asOf < $0 }) ?? true { asOf = result.asOf }
-            hasMore[key] = .bool(result.rootsHaveMore)
+            if case .find? = compiled?.roots.first(where: { $0.key == key })?.plan.start { hasMore[key] = .bool(result.rootsHaveMore) }
             warnings += result.warnings.map { .object(["field": .string(key), "code": .string($0.code), "detail": .string($0.detail)]) }
         }
         var object: [String: JSONValue] = [

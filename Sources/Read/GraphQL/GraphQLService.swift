@@ -43,6 +43,36 @@ public struct GraphQLService: Sendable {
     }
 
     public func run(database: String, _ request: GraphQLRequest) async throws(Problem) -> GraphQLResponse {
+        let prepared: Prepared
+        switch try await prepare(database: database, request) {
+        case .answered(let response): return response
+        case .ready(let ready): prepared = ready
+        }
+        let roots = await traverse(database, prepared.compiled, schema: prepared.ontology)
+        let answered = try await execute(prepared.entry.schema, prepared.document, AnsweringContext(roots: roots), prepared.variables,
+                                         request.operationName)
+        return GraphQLResponse(hasData: answered.data != nil, body: GraphQLResponseWriter.body(
+            data: answered.data, errors: sorted(answered.errors + GraphQLResultAssembly.documentErrors(roots)),
+            extensions: GraphQLResultAssembly.extensions(prepared.compiled, roots, schemaVersion: prepared.entry.version, limits: limits)))
+    }
+
+    /// A request ready to run: its plans compiled and within the limits.
+    struct Prepared {
+        let entry: GraphQLSchemaCache.Entry
+        let ontology: OntologySchema
+        let document: Document
+        let variables: [String: Map]
+        let compiled: CompiledQuery
+    }
+
+    enum Preparation {
+        /// Refused, or answered without touching the stores (introspection only).
+        case answered(GraphQLResponse)
+        case ready(Prepared)
+    }
+
+    /// Everything before the first graph or document call: schema, parse, validation, planning pass, limits.
+    func prepare(database: String, _ request: GraphQLRequest) async throws(Problem) -> Preparation {
         guard request.query.utf8.count <= limits.maxQueryBytes else {
             throw Problem(status: 413, code: "query_too_large",
                           detail: "the query is \(request.query.utf8.count) bytes; at most \(limits.maxQueryBytes) are accepted (SPICE_GRAPHQL_MAX_QUERY_BYTES)",
@@ -73,9 +103,9 @@ public struct GraphQLService: Sendable {
         guard planned.data != nil, planned.errors.isEmpty else { return refused(sorted(planned.errors)) }
         // Only introspection and __typename: the planning pass is the answer, and no store was touched.
         guard !recorder.isEmpty else {
-            return GraphQLResponse(hasData: true, body: GraphQLResponseWriter.body(
+            return .answered(GraphQLResponse(hasData: true, body: GraphQLResponseWriter.body(
                 data: planned.data, errors: [],
-                extensions: GraphQLResultAssembly.extensions(nil, [:], schemaVersion: entry.version, limits: limits)))
+                extensions: GraphQLResultAssembly.extensions(nil, [:], schemaVersion: entry.version, limits: limits))))
         }
 
         let compiled = recorder.compile()
@@ -83,12 +113,7 @@ public struct GraphQLService: Sendable {
         guard overBudget.isEmpty else {
             return refused(overBudget, extensions: GraphQLResultAssembly.extensions(compiled, [:], schemaVersion: entry.version, limits: limits))
         }
-
-        let roots = await traverse(database, compiled, entry.model, schema: ontology)
-        let answered = try await execute(entry.schema, document, AnsweringContext(roots: roots), variables, request.operationName)
-        return GraphQLResponse(hasData: answered.data != nil, body: GraphQLResponseWriter.body(
-            data: answered.data, errors: sorted(answered.errors + GraphQLResultAssembly.documentErrors(roots)),
-            extensions: GraphQLResultAssembly.extensions(compiled, roots, schemaVersion: entry.version, limits: limits)))
+        return .ready(Prepared(entry: entry, ontology: ontology, document: document, variables: variables, compiled: compiled))
     }
 
     // MARK: Steps
@@ -119,7 +144,7 @@ public struct GraphQLService: Sendable {
     }
 
     /// Every root field's plan at once; a root whose start fails is recorded, not thrown, so the others answer.
-    private func traverse(_ database: String, _ compiled: CompiledQuery, _ model: GraphQLModel, schema: OntologySchema)
+    private func traverse(_ database: String, _ compiled: CompiledQuery, schema: OntologySchema)
         async -> [String: AnsweringContext.Root] {
         let executor = self.executor
         return await withTaskGroup(of: (String, AnsweringContext.Root).self) { group in
@@ -138,8 +163,8 @@ public struct GraphQLService: Sendable {
         }
     }
 
-    private func refused(_ errors: [GraphQLError], extensions: JSONValue? = nil) -> GraphQLResponse {
-        GraphQLResponse(hasData: false, body: GraphQLResponseWriter.body(data: nil, errors: errors, extensions: extensions))
+    private func refused(_ errors: [GraphQLError], extensions: JSONValue? = nil) -> Preparation {
+        .answered(GraphQLResponse(hasData: false, body: GraphQLResponseWriter.body(data: nil, errors: errors, extensions: extensions)))
     }
 
     /// Resolvers run concurrently, so errors arrive in any order; by path they read (and test) the same every time.

@@ -25,12 +25,12 @@ struct SharedTypes {
         let field = GraphQLResolvers.indexStatusField
         indexStatus = try GraphQLObjectType(name: "IndexStatus", description: "Why a node is not FULL, and how fresh its document is.", fields: [
             "graphVersion": GraphQLField(type: GraphQLNonNull(GraphQLInt), resolve: field { .int($0.graphVersion) }),
-            "documentVersion": GraphQLField(type: GraphQLInt, resolve: field { $0.documentVersion.map(Map.int) ?? .null }),
-            "lastIndexedAt": GraphQLField(type: GraphQLScalars.dateTime, resolve: field { $0.lastIndexedAt.map(Map.string) ?? .null }),
-            "indexAgeSeconds": GraphQLField(type: GraphQLFloat, resolve: field { $0.indexAgeSeconds.map(Map.double) ?? .null }),
-            "eventId": GraphQLField(type: GraphQLString, resolve: field { $0.eventId.map(Map.string) ?? .null }),
+            "documentVersion": GraphQLField(type: GraphQLInt, resolve: field { $0.documentVersion.map(Map.int) }),
+            "lastIndexedAt": GraphQLField(type: GraphQLScalars.dateTime, resolve: field { $0.lastIndexedAt.map(Map.string) }),
+            "indexAgeSeconds": GraphQLField(type: GraphQLFloat, resolve: field { $0.indexAgeSeconds.map(Map.double) }),
+            "eventId": GraphQLField(type: GraphQLString, resolve: field { $0.eventId.map(Map.string) }),
             "reason": GraphQLField(type: GraphQLString, description: "stale_document, missing_required_fields, not_projected, documents_unavailable; null when FULL.",
-                                   resolve: field { $0.reason.map { .string($0.rawValue) } ?? .null }),
+                                   resolve: field { $0.reason.map { .string($0.rawValue) } }),
             "missingFields": GraphQLField(type: GraphQLNonNull(GraphQLList(GraphQLNonNull(GraphQLString))),
                                           resolve: field { .array($0.missingFields.map(Map.string)) }),
         ])
