@@ -32,7 +32,8 @@ struct SharedTypes {
             "reason": GraphQLField(type: GraphQLString, description: "stale_document, missing_required_fields, not_projected, documents_unavailable; null when FULL.",
                                    resolve: field { $0.reason.map { .string($0.rawValue) } }),
             "missingFields": GraphQLField(type: GraphQLNonNull(GraphQLList(GraphQLNonNull(GraphQLString))),
-                                          resolve: field { .array($0.missingFields.map(Map.string)) }),
+                                          // Lists must be Swift arrays for GraphQLSwift, not `Map.array`.
+                                          resolve: { source, _, _, _ in (source as? IndexStatus)?.missingFields.map { Map.string($0) } as [(any Sendable)?]? }),
         ])
         let meta = Self.metaFields(dataStatus: dataStatus, indexStatus: indexStatus)
         node = try GraphQLInterfaceType(
