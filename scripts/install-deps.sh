@@ -25,7 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Python tools of the tests: h2 (the raw-frame HTTP/2 attacker), openapi-spec-validator (the contract).
+# Python tools of the tests: h2 (the raw-frame HTTP/2 attacker), openapi-spec-validator (the contract),
+# graphql-core (reads the GraphQL schema by introspection, as standard tools do).
 pip_install() {
   python3 -m pip install -q "$@" 2>/dev/null \
     || python3 -m pip install -q --user "$@" 2>/dev/null \
@@ -34,3 +35,4 @@ pip_install() {
 python3 -c 'import h2, hpack' 2>/dev/null || { echo "install-deps: installing Python h2"; pip_install h2; }
 python3 -c 'import openapi_spec_validator, yaml' 2>/dev/null \
   || { echo "install-deps: installing openapi-spec-validator"; pip_install openapi-spec-validator pyyaml; }
+python3 -c 'import graphql' 2>/dev/null || { echo "install-deps: installing graphql-core"; pip_install graphql-core; }
