@@ -39,8 +39,8 @@ final class GraphQLCompileTests: GraphQLTestCase {
         XCTAssertEqual(owns.targetClass, "Product")
         XCTAssertEqual(owns.filters, [.equals(field: "active", value: true)])
         XCTAssertEqual(owns.perSourceLimit, 5)
-        XCTAssertEqual(owns.limit, 100, "5 per customer × 20 customers")
-        XCTAssertEqual(root.cost, 120)
+        XCTAssertEqual(owns.limit, limits.maxCost, "a hop may walk the whole budget, so no parent starves the others")
+        XCTAssertEqual(root.cost, 120, "20 customers + 5 products for each")
         XCTAssertEqual(root.depth, 1)
     }
 

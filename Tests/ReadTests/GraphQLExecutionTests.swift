@@ -56,6 +56,9 @@ final class GraphQLExecutionTests: GraphQLTestCase {
 
         let perParent = try await query(#"{ Customer(filter: {_id: {eq: "c1"}}) { owns(limit: 1) { _id } only: owns(filter: {name: {eq: "Desk"}}) { _id } } }"#)
         XCTAssertEqual(perParent.body["data"], ["Customer": [["owns": [["_id": "p1"]], "only": [["_id": "p2"]]]]])
+        // Ann owns two products, Bob one: one each, whatever order the graph walks the edges in.
+        let onePerParent = try await query("{ Customer(orderBy: [{field: _id}], limit: 2) { _id owns(limit: 1) { _id } } }")
+        XCTAssertEqual(onePerParent.body["data"], ["Customer": [["_id": "c1", "owns": [["_id": "p1"]]], ["_id": "c2", "owns": [["_id": "p3"]]]]])
         let toOneFiltered = try await query(#"{ Product(orderBy: [{field: _id}]) { owned_by(filter: {name: {eq: "Bob"}}) { name } } }"#)
         XCTAssertEqual(toOneFiltered.body["data"], ["Product": [["owned_by": nil], ["owned_by": nil], ["owned_by": ["name": "Bob"]]]])
     }

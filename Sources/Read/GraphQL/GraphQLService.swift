@@ -108,7 +108,7 @@ public struct GraphQLService: Sendable {
                 extensions: GraphQLResultAssembly.extensions(nil, [:], schemaVersion: entry.version, limits: limits))))
         }
 
-        let compiled = recorder.compile()
+        let compiled = recorder.compile(walkLimit: limits.maxCost)
         let overBudget = QueryBudget.check(compiled, limits)
         guard overBudget.isEmpty else {
             return refused(overBudget, extensions: GraphQLResultAssembly.extensions(compiled, [:], schemaVersion: entry.version, limits: limits))

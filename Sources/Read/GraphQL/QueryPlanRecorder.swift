@@ -39,9 +39,13 @@ final class QueryPlanRecorder: Sendable {
 
     var isEmpty: Bool { state.withLock { $0.roots.isEmpty } }
 
-    /// One plan per root field. A hop may walk `perSource × the most nodes its parent level can hold` edges;
-    /// the cost is the sum of those node budgets over the tree, the root's page included.
-    func compile() -> CompiledQuery {
+    /// One plan per root field. A hop's node budget is `perSource × the most nodes its parent level can
+    /// hold`; the cost is the sum of those budgets over the tree, the root's page included, and bounds the
+    /// answer. What a hop may *walk* is `walkLimit` (the largest cost allowed), not its budget: the graph
+    /// stops at the walk limit before ordering, so a budget-sized walk would let one parent with many edges
+    /// use it up and leave the other parents short. The per-parent cut (`perSourceLimit`) then keeps the
+    /// answer within the budget.
+    func compile(walkLimit: Int) -> CompiledQuery {
         let (roots, hops) = state.withLock { ($0.roots, $0.hops) }
         let children = Dictionary(grouping: hops.values, by: \.parentPath)
         var nextId = 0
@@ -58,15 +62,16 @@ final class QueryPlanRecorder: Sendable {
                     nextId += 1
                     hopIds[hop.path] = id
                     return HopPlan(id: id, predicate: hop.field.predicate, direction: hop.field.direction,
-                                   targetClass: hop.field.targetClass, filters: hop.filters, limit: budget,
+                                   targetClass: hop.field.targetClass, filters: hop.filters, limit: walkLimit,
                                    perSourceLimit: hop.perSource,
                                    hops: plans(under: hop.path, parentBudget: budget, level: level + 1, depth: &depth))
                 }
             }
             var depth = 0
             let hopPlans = plans(under: root.key, parentBudget: root.budget, level: 1, depth: &depth)
-            // The budgets bound the answer, so the executor's node and edge caps never cut it.
-            let plan = TraversalPlan(start: root.start, hops: hopPlans, includeDocuments: true, maxNodes: cost, maxEdges: cost)
+            // The budgets bound the answer, so the executor's node cap never cuts it; its edge cap counts only
+            // the edges kept, which the per-parent cuts already bound.
+            let plan = TraversalPlan(start: root.start, hops: hopPlans, includeDocuments: true, maxNodes: cost, maxEdges: max(cost, walkLimit))
             compiled.append(CompiledRoot(key: root.key, plan: plan, hopIds: hopIds, depth: depth, cost: cost))
         }
         return CompiledQuery(roots: compiled)
