@@ -6,12 +6,12 @@ import Synchronization
 /// whose snapshot has another fingerprint (a class was created, changed or deleted) gets a new schema.
 /// Bounded: the least recently used database is dropped beyond `capacity`.
 public final class GraphQLSchemaCache: Sendable {
-    struct Entry: @unchecked Sendable {
+    struct Entry: Sendable {
         let fingerprint: String
         /// A short digest of the fingerprint: the schema's version, reported in responses.
         let version: String
         let model: GraphQLModel
-        // GraphQLSchema is immutable once built (its caches are internally locked).
+        /// Immutable once built (GraphQLSchema locks its own lazy caches).
         let schema: GraphQLSchema
     }
 
