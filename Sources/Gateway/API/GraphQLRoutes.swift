@@ -32,7 +32,10 @@ enum GraphQLRoutes {
                                _ service: GraphQLService) async throws -> Response {
         let response = try await service.run(database: database, graphQL)
         let status = response.hasData || mediaType == .json ? 200 : 400
-        return Response(status: status, contentType: mediaType.contentType, bytes: response.body)
+        var answer = Response(status: status, contentType: mediaType.contentType, bytes: response.body)
+        // The body's type (and a refusal's status) depend on Accept: caches must key on it.
+        answer.headers.add("vary", "accept")
+        return answer
     }
 
     private static func postRequest(_ request: Request, _ limits: JSONParser.Limits) throws(Problem) -> GraphQLRequest {
