@@ -150,6 +150,29 @@ final class GraphQLSchemaTests: GraphQLTestCase {
         XCTAssertEqual(service.cache.builds, 2)
     }
 
+    func testTheCacheKeepsTheMostRecentlyUsedDatabases() async throws {
+        try await defineShop()
+        try await graph.createDatabase("depot")
+        _ = try await graph.putClass("depot", try OntologyClass(json: ["id": "Bin", "label": "Bin", "properties": [["name": "bin_id", "type": "string", "label": "ID", "primary_key": true]]]), version: 1)
+        let cache = GraphQLSchemaCache(limits: limits, capacity: 1)
+        let shop = try await OntologySnapshot.load(db, graph: graph)!, depot = try await OntologySnapshot.load("depot", graph: graph)!
+        _ = try cache.schema(for: db, shop)
+        _ = try cache.schema(for: db, shop)
+        XCTAssertEqual(cache.builds, 1)
+        let bins = try cache.schema(for: "depot", depot)
+        XCTAssertNotNil(bins.model[typeName: "Bin"])
+        XCTAssertEqual(cache.builds, 2)
+        _ = try cache.schema(for: db, shop)
+        XCTAssertEqual(cache.builds, 3, "with room for one database, depot pushed shop out")
+    }
+
+    func testBracketNestingIsCountedOutsideStringsAndComments() {
+        XCTAssertNil(QueryTextCheck.nestingBeyond(3, in: "{ a { b(x: \"{{{{{{\") } } # {{{{{{{"))
+        XCTAssertNil(QueryTextCheck.nestingBeyond(3, in: "{ a(x: \"\"\"{{{{ \\\"\"\" {{{{\"\"\") { b } }"))
+        XCTAssertEqual(QueryTextCheck.nestingBeyond(3, in: "{ a { b { c { d } } } }"), 4)
+        XCTAssertEqual(QueryTextCheck.nestingBeyond(3, in: "{ a(x: [[[1]]]) }"), 5)
+    }
+
     func testIntrospectionAnswersWithoutTouchingTheData() async throws {
         try await defineShop()
         countingGraph.reset()
