@@ -149,17 +149,21 @@ public struct GraphQLService: Sendable {
         let executor = self.executor
         return await withTaskGroup(of: (String, AnsweringContext.Root).self) { group in
             for root in compiled.roots {
-                group.addTask {
-                    do throws(ReadModelError) {
-                        return (root.key, .done(try await executor.run(database, root.plan, schema: schema), hopIds: root.hopIds))
-                    } catch {
-                        return (root.key, .failed(error))
-                    }
-                }
+                group.addTask { (root.key, await Self.run(root, database, schema, executor)) }
             }
             var roots: [String: AnsweringContext.Root] = [:]
             for await (key, root) in group { roots[key] = root }
             return roots
+        }
+    }
+
+    // Not inline in the task's closure: a typed do/catch there miscompiles in release builds (Swift 6.3).
+    private static func run(_ root: CompiledRoot, _ database: String, _ schema: OntologySchema, _ executor: TraversalExecutor)
+        async -> AnsweringContext.Root {
+        do throws(ReadModelError) {
+            return .done(try await executor.run(database, root.plan, schema: schema), hopIds: root.hopIds)
+        } catch {
+            return .failed(error)
         }
     }
 
