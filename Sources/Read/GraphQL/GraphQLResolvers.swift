@@ -8,17 +8,7 @@ enum GraphQLResolvers {
     static func rootField(_ type: GraphQLModel.ClassType, limits: GraphQLLimits) -> GraphQLFieldResolve {
         { _, args, context, info in
             if let planning = context as? PlanningContext {
-                let arguments = QueryArguments(type: type, limits: limits)
-                do throws(QueryArguments.Invalid) {
-                    let limit = try arguments.limit(args)
-                    planning.recorder.record(QueryPlanRecorder.Root(
-                        key: info.rootKey,
-                        start: .find(classId: type.classId, filters: try arguments.filters(args), order: arguments.order(args),
-                                     limit: limit, offset: try arguments.offset(args)),
-                        budget: limit))
-                } catch {
-                    throw info.error(error.message, code: "BAD_USER_INPUT", ["argument": .string(error.argument)])
-                }
+                try planRoot(type, limits, args, info, planning.recorder)
                 return [NodeValue.placeholder(type.classId)] as [(any Sendable)?]
             }
             let result = try answered(context, info)
@@ -48,16 +38,7 @@ enum GraphQLResolvers {
         { source, args, context, info in
             guard let node = source as? NodeValue else { return nil }
             if let planning = context as? PlanningContext {
-                let arguments = QueryArguments(type: target, limits: limits)
-                do throws(QueryArguments.Invalid) {
-                    let path = info.keyPath
-                    let parent = String(path[..<(path.lastIndex(of: ".") ?? path.startIndex)])
-                    planning.recorder.record(QueryPlanRecorder.Hop(
-                        path: path, parentPath: parent, field: field, filters: try arguments.filters(args),
-                        perSource: field.isList ? try arguments.limit(args) : 1))
-                } catch {
-                    throw info.error(error.message, code: "BAD_USER_INPUT", ["argument": .string(error.argument)])
-                }
+                try planHop(field, target, limits, args, info, planning.recorder)
                 let placeholder = NodeValue.placeholder(field.targetClass)
                 return field.isList ? [placeholder] as [(any Sendable)?] : placeholder
             }
@@ -108,6 +89,37 @@ enum GraphQLResolvers {
     /// the scalar's serializer, which refuses it).
     static func indexStatusField(_ read: @escaping @Sendable (IndexStatus) -> Map?) -> GraphQLFieldResolve {
         { source, _, _, _ in (source as? IndexStatus).flatMap(read) }
+    }
+
+    // Planning steps are plain functions rather than code in the resolver closures: a typed do/catch in a
+    // closure run as a task miscompiles in release builds (Swift 6.3), and resolvers run in tasks.
+
+    private static func planRoot(_ type: GraphQLModel.ClassType, _ limits: GraphQLLimits, _ args: Map, _ info: GraphQLResolveInfo,
+                                 _ recorder: QueryPlanRecorder) throws {
+        let arguments = QueryArguments(type: type, limits: limits)
+        do throws(QueryArguments.Invalid) {
+            let limit = try arguments.limit(args)
+            recorder.record(QueryPlanRecorder.Root(
+                key: info.rootKey,
+                start: .find(classId: type.classId, filters: try arguments.filters(args), order: arguments.order(args),
+                             limit: limit, offset: try arguments.offset(args)),
+                budget: limit))
+        } catch {
+            throw info.error(error.message, code: "BAD_USER_INPUT", ["argument": .string(error.argument)])
+        }
+    }
+
+    private static func planHop(_ field: GraphQLModel.RelationshipField, _ target: GraphQLModel.ClassType, _ limits: GraphQLLimits,
+                                _ args: Map, _ info: GraphQLResolveInfo, _ recorder: QueryPlanRecorder) throws {
+        let arguments = QueryArguments(type: target, limits: limits)
+        do throws(QueryArguments.Invalid) {
+            let path = info.keyPath
+            let parent = String(path[..<(path.lastIndex(of: ".") ?? path.startIndex)])
+            recorder.record(QueryPlanRecorder.Hop(path: path, parentPath: parent, field: field, filters: try arguments.filters(args),
+                                                  perSource: field.isList ? try arguments.limit(args) : 1))
+        } catch {
+            throw info.error(error.message, code: "BAD_USER_INPUT", ["argument": .string(error.argument)])
+        }
     }
 
     private static func answered(_ context: any Sendable, _ info: GraphQLResolveInfo) throws -> TraversalResult {
