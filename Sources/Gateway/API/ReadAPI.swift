@@ -7,5 +7,6 @@ public enum ReadAPI {
     public static func register(on router: Router, graph: any GraphStore, documents: any DocumentStore, limits: GatewayLimits) {
         let executor = TraversalExecutor(graph: graph, documents: documents)
         _ = executor
+        GraphQueryRoutes.register(on: router, engine: GraphQueryEngine(graph: graph, executor: executor), limits: limits)
     }
 }
