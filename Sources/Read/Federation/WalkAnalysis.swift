@@ -60,7 +60,8 @@ struct WalkAnalysis {
                 if collectPaths {
                     if analysis.paths.count < maxPaths { analysis.paths.append(path) } else { analysis.pathsCut = true }
                 }
-                return noCycles || analysis.paths.count < maxPaths
+                // Without no_cycles, the walk only collects paths: one past the limit proves the cut, then stop.
+                return noCycles || !analysis.pathsCut
             }
             let hop = hops[level], source = path.nodes[path.nodes.count - 1]
             for target in result.targets[hop.id]?[source] ?? [] {
