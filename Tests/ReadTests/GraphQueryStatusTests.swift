@@ -38,7 +38,7 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
 
     func testFailingDocumentsLeaveNodesMissingWithAWarning() async throws {
         let failing = InstrumentedDocumentStore(documents, failure: .unavailable("the index is down (test)"))
-        let degraded = GraphQueryEngine(graph: graph, executor: TraversalExecutor(graph: graph, documents: failing))
+        let degraded = GraphQueryEngine(snapshots: OntologySnapshots(graph: graph), executor: TraversalExecutor(graph: graph, documents: failing))
         let answer = try await query(["start_class": "Person", "hops": [["predicate": "works_at"]]], engine: degraded)
         XCTAssertEqual(answer.nodeIds, ["Person/a", "Person/b", "Person/c", "Company/acme"], "the graph still answers")
         XCTAssertEqual(Set(answer["nodes"]!.arrayValue!.map { $0["data_status"]! }), ["MISSING"])
@@ -49,13 +49,13 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
 
     func testFailingGraphIsAnErrorNeverAnEmptyAnswer() async throws {
         let failingHops = InstrumentedGraphStore(graph, failHops: true)
-        let broken = GraphQueryEngine(graph: failingHops, executor: TraversalExecutor(graph: failingHops, documents: documents))
+        let broken = GraphQueryEngine(snapshots: OntologySnapshots(graph: failingHops), executor: TraversalExecutor(graph: failingHops, documents: documents))
         let hopFailure = await problem(["start_class": "Person", "hops": [["predicate": "knows"]]], engine: broken)
         XCTAssertEqual(hopFailure?.status, 503)
         XCTAssertEqual(hopFailure?.code, "graph_unavailable")
 
         let closed = PostgresGraphStore(client: UnreachablePostgres.client())
-        let down = GraphQueryEngine(graph: closed, executor: TraversalExecutor(graph: closed, documents: documents))
+        let down = GraphQueryEngine(snapshots: OntologySnapshots(graph: closed), executor: TraversalExecutor(graph: closed, documents: documents))
         let outage = await problem(["start_class": "Person"], engine: down)
         XCTAssertEqual(outage?.status, 503)
 
@@ -88,7 +88,7 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
 
         let counting = InstrumentedGraphStore(graph)
         let countingDocuments = InstrumentedDocumentStore(documents)
-        let engine = GraphQueryEngine(graph: counting, executor: TraversalExecutor(graph: counting, documents: countingDocuments))
+        let engine = GraphQueryEngine(snapshots: OntologySnapshots(graph: counting), executor: TraversalExecutor(graph: counting, documents: countingDocuments))
         let answer = try await query(["start_class": "Person", "limit": 1000, "max_nodes": 10_000, "max_edges": 10_000,
                                       "hops": [["predicate": "knows"], ["predicate": "works_at"], ["predicate": "located_in"]]],
                                      engine: engine)
@@ -99,5 +99,27 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
         XCTAssertEqual(countingDocuments.documentCalls, 3, "one per level that added nodes: the knows level added none")
         XCTAssertEqual(answer["calls"]?["graph"], 4)
         XCTAssertEqual(answer["calls"]?["documents"], 3)
+    }
+
+    func testTheOntologyIsReadOnceAndAgainAfterEveryChange() async throws {
+        let counting = InstrumentedGraphStore(graph)
+        let engine = GraphQueryEngine(snapshots: OntologySnapshots(graph: counting), executor: TraversalExecutor(graph: counting, documents: documents))
+        let first = try await query(["start_class": "City"], engine: engine)
+        let second = try await query(["start_class": "City"], engine: engine)
+        XCTAssertEqual(first["calls"]?["schema"], 2)
+        XCTAssertEqual(second["calls"]?["schema"], 1, "the cached ontology is only checked")
+        XCTAssertEqual(counting.calls["classes"], 1)
+
+        let refused = await problem(["start_class": "City", "filters": ["country": "KR"]], engine: engine)
+        XCTAssertEqual(refused?.field, "body.filters.country")
+        let city = OntologyClass(id: "City", label: "City", properties: [
+            Property(name: "city_id", type: .string, label: "Id", required: true, primaryKey: true),
+            Property(name: "name", type: .string, label: "Name"),
+            Property(name: "country", type: .string, label: "Country"),
+        ])
+        _ = try await graph.putClass(db, city, version: 2)
+        let afterChange = try await query(["start_class": "City", "filters": ["country": "KR"]], engine: engine)
+        XCTAssertEqual(afterChange.nodeIds, [], "the new property is filterable at once")
+        XCTAssertEqual(afterChange["calls"]?["schema"], 2)
     }
 }

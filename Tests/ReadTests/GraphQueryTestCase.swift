@@ -11,7 +11,7 @@ class GraphQueryTestCase: ReadModelTestCase {
 
     override func setUp() async throws {
         try await super.setUp()
-        engine = GraphQueryEngine(graph: graph, executor: TraversalExecutor(graph: graph, documents: documents))
+        engine = GraphQueryEngine(snapshots: OntologySnapshots(graph: graph), executor: TraversalExecutor(graph: graph, documents: documents))
         let person = OntologyClass(id: "Person", label: "Person", properties: [
             Property(name: "person_id", type: .string, label: "Id", required: true, primaryKey: true),
             Property(name: "name", type: .string, label: "Name", required: true),

@@ -32,6 +32,10 @@ final class InstrumentedGraphStore: GraphStore {
         count("classes")
         return try await base.classes(database)
     }
+    func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String? {
+        count("schemaFingerprint")
+        return try await base.schemaFingerprint(database)
+    }
     func upsertNodes(_ database: String, _ writes: [GraphNodeWrite]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
         try await base.upsertNodes(database, writes)
     }

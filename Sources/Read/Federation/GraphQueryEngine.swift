@@ -6,17 +6,17 @@ import Core
 /// Failures: an unknown database is a 404; the graph failing (start nodes or any hop) is a 503, or a 502
 /// when it answered garbage — never an empty 200; the documents failing leaves nodes MISSING with a warning.
 public struct GraphQueryEngine: Sendable {
-    let graph: any GraphStore
+    let snapshots: OntologySnapshots
     let executor: TraversalExecutor
 
-    public init(graph: any GraphStore, executor: TraversalExecutor) {
-        self.graph = graph
+    public init(snapshots: OntologySnapshots, executor: TraversalExecutor) {
+        self.snapshots = snapshots
         self.executor = executor
     }
 
     public func run(_ database: String, _ request: GraphQueryRequest) async throws(Problem) -> JSONValue {
-        let snapshot = try await Self.readingGraph { () async throws(ReadModelError) in
-            try await OntologySnapshot.load(database, graph: graph)
+        let (snapshot, schemaCalls) = try await Self.readingGraph { () async throws(ReadModelError) in
+            try await snapshots.load(database)
         }
         guard let snapshot else {
             throw Problem(status: 404, code: "database_not_found", detail: "database '\(database)' has no graph (unknown, or not created yet)",
@@ -26,7 +26,7 @@ public struct GraphQueryEngine: Sendable {
         var result = try await Self.readingGraph { () async throws(ReadModelError) in
             try await executor.run(database, plan, schema: snapshot.schema)
         }
-        result.calls.schema += 2
+        result.calls.schema += schemaCalls
         if let (hop, error) = result.hopFailures.min(by: { $0.key < $1.key }) {
             throw Self.problem(error, part: "hop \(hop - 1) (\(resolvedHops[hop - 1].predicate))")
         }
