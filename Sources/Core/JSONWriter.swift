@@ -38,7 +38,7 @@ public enum JSONWriter {
         }
     }
 
-    static func writeNumber(_ n: Double, into out: inout [UInt8]) {
+    public static func writeNumber(_ n: Double, into out: inout [UInt8]) {
         guard n.isFinite else { out.append(contentsOf: "null".utf8); return }
         if n.rounded() == n, abs(n) < 1e15 {
             out.append(contentsOf: String(Int64(n)).utf8)
@@ -50,7 +50,10 @@ public enum JSONWriter {
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escaping: copy them whole.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        let plain = s.utf8.withContiguousStorageIfAvailable { buffer in
+            !buffer.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if plain == true {
             out.append(contentsOf: s.utf8)
             out.append(UInt8(ascii: "\""))
             return

@@ -57,7 +57,7 @@ class GraphQueryTestCase: ReadModelTestCase {
 
     func query(_ body: JSONValue, engine: GraphQueryEngine? = nil) async throws -> JSONValue {
         let request = try GraphQueryRequest(json: body.objectValue!, branchParameter: nil)
-        return try await (engine ?? self.engine).run(db, request)
+        return try JSONParser.parse(try await (engine ?? self.engine).run(db, request))
     }
 
     /// The problem a query is refused with.

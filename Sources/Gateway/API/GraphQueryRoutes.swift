@@ -9,7 +9,7 @@ enum GraphQueryRoutes {
             let database = try Names.databaseName(request.parameter("db"), field: "path.db")
             let body = try request.jsonObjectBody(limits: json)
             let query = try GraphQueryRequest(json: body, branchParameter: request.queryParameters["branch"])
-            return .json(try await engine.run(database, query))
+            return Response(contentType: "application/json", bytes: try await engine.run(database, query))
         })
     }
 }

@@ -14,7 +14,8 @@ public struct GraphQueryEngine: Sendable {
         self.executor = executor
     }
 
-    public func run(_ database: String, _ request: GraphQueryRequest) async throws(Problem) -> JSONValue {
+    /// The answer as JSON bytes.
+    public func run(_ database: String, _ request: GraphQueryRequest) async throws(Problem) -> [UInt8] {
         let (snapshot, schemaCalls) = try await Self.readingGraph { () async throws(ReadModelError) in
             try await snapshots.load(database)
         }
@@ -54,7 +55,7 @@ public struct GraphQueryEngine: Sendable {
                                                 detail: "more than \(WalkAnalysis.defaultStepBudget) walk steps: paths and the cycle check cover a part of the answer"))
         }
         return GraphQueryResponse(request: request, database: database, schema: snapshot.schema, result: result, chain: chain,
-                                  paths: request.includePaths ? walks.paths : nil).json
+                                  paths: request.includePaths ? walks.paths : nil).bytes
     }
 
     /// The chain's hops in order.

@@ -2,6 +2,8 @@ import Core
 
 /// The graph-query answer as JSON: the original's shape (nodes, edges, paths, page, warnings,
 /// index_summary) plus `as_of`, per-node versions and index status, and the backend calls made.
+/// Written straight to bytes: an answer holds hundreds of nodes, and a tree of dictionaries would cost more
+/// than the query.
 struct GraphQueryResponse {
     let request: GraphQueryRequest
     let database: String
@@ -10,30 +12,48 @@ struct GraphQueryResponse {
     let chain: [HopPlan]
     let paths: [WalkAnalysis.Path]?
 
-    var json: JSONValue {
+    var bytes: [UInt8] {
         let order = nodeOrder()
-        var object: [String: JSONValue] = [
-            "nodes": .array(order.compactMap { result.nodes[$0].map(node) }),
-            "edges": .array(chain.flatMap { hop in (result.edges[hop.id] ?? []).map { edge($0, hop: hop.id) } }),
-            "count": .number(Double(order.count)),
-            "page": .object([
+        var out = JSONStreamWriter(capacity: 512 + order.count * 512)
+        out.object { out in
+            out.key("nodes")
+            out.array { out in
+                for ref in order { if let node = result.nodes[ref] { write(node, into: &out) } }
+            }
+            out.key("edges")
+            out.array { out in
+                for hop in chain {
+                    for edge in result.edges[hop.id] ?? [] { write(edge, hop: hop.id, into: &out) }
+                }
+            }
+            if let paths {
+                out.key("paths")
+                out.array { out in
+                    for path in paths {
+                        out.object { out in
+                            out.key("nodes")
+                            out.array { out in path.nodes.forEach { out.string($0.description) } }
+                            out.key("edges")
+                            out.array { out in path.edges.forEach { write($0, hop: nil, into: &out) } }
+                        }
+                    }
+                }
+            }
+            out.key("count")
+            out.number(order.count)
+            out.member("page", .object([
                 "limit": .number(Double(request.limit)), "offset": .number(Double(request.offset)),
                 "returned": .number(Double(result.roots.count)),
                 "next_offset": result.rootsHaveMore ? .number(Double(request.offset + result.roots.count)) : .null,
-            ]),
-            "warnings": .array(result.warnings.map(\.json)),
-            "index_summary": result.summary.json,
-            "as_of": .string(result.asOf),
-            "query": request.json,
-            "calls": result.calls.json,
-        ]
-        if let paths {
-            object["paths"] = .array(paths.map { path in
-                .object(["nodes": .array(path.nodes.map { .string($0.description) }),
-                         "edges": .array(path.edges.map { edge($0, hop: nil) })])
-            })
+            ]))
+            out.member("warnings", .array(result.warnings.map(\.json)))
+            out.member("index_summary", result.summary.json)
+            out.key("as_of")
+            out.string(result.asOf)
+            out.member("query", request.json)
+            out.member("calls", result.calls.json)
         }
-        return .object(object)
+        return out.bytes
     }
 
     /// Start nodes first, then each hop's targets in the order walked; each node once.
@@ -48,26 +68,32 @@ struct GraphQueryResponse {
         return order
     }
 
-    private func node(_ resolved: ResolvedNode) -> JSONValue {
+    private func write(_ resolved: ResolvedNode, into out: inout JSONStreamWriter) {
         let ref = resolved.node.ref
-        var object: [String: JSONValue] = [
-            "id": .string(ref.description), "type": .string(ref.classId), "instance_id": .string(ref.instanceId),
-            "db_name": .string(database), "depth": .number(Double(resolved.depth)),
-            "data_status": .string(resolved.status.rawValue), "version": .number(Double(resolved.node.version)),
-            "index_status": resolved.indexStatus.json, "display": display(resolved),
-        ]
-        if request.includeDocuments { object["data"] = resolved.document?.data ?? .null }
-        if request.includeProvenance {
-            var provenance: [String: JSONValue] = ["graph": .object(["version": .number(Double(resolved.node.version))])]
-            if let document = resolved.document {
-                provenance["document"] = .object([
-                    "version": .number(Double(document.version)), "event_id": .string(document.eventId),
-                    "created_at": .string(document.createdAt), "updated_at": .string(document.updatedAt),
-                ])
-            }
-            object["provenance"] = .object(provenance)
+        out.object { out in
+            out.key("id"); out.string(ref.description)
+            out.key("type"); out.string(ref.classId)
+            out.key("instance_id"); out.string(ref.instanceId)
+            out.key("db_name"); out.string(database)
+            out.key("depth"); out.number(resolved.depth)
+            out.key("data_status"); out.string(resolved.status.rawValue)
+            out.key("version"); out.number(resolved.node.version)
+            out.member("index_status", resolved.indexStatus.json)
+            out.member("display", display(resolved))
+            if request.includeDocuments { out.member("data", resolved.document?.data ?? .null) }
+            if request.includeProvenance { out.member("provenance", provenance(resolved)) }
         }
-        return .object(object)
+    }
+
+    private func provenance(_ resolved: ResolvedNode) -> JSONValue {
+        var provenance: [String: JSONValue] = ["graph": .object(["version": .number(Double(resolved.node.version))])]
+        if let document = resolved.document {
+            provenance["document"] = .object([
+                "version": .number(Double(document.version)), "event_id": .string(document.eventId),
+                "created_at": .string(document.createdAt), "updated_at": .string(document.updatedAt),
+            ])
+        }
+        return .object(provenance)
     }
 
     /// What a UI shows for the node: its primary key and a name, from the document or else the graph.
@@ -78,11 +104,12 @@ struct GraphQueryResponse {
     }
 
     /// Edges as stored (`from --predicate--> to`), whatever direction the hop walked them.
-    private func edge(_ edge: GraphEdge, hop: Int?) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "from_node": .string(edge.from.description), "to_node": .string(edge.to.description), "predicate": .string(edge.predicate),
-        ]
-        if let hop { object["hop"] = .number(Double(hop - 1)) }
-        return .object(object)
+    private func write(_ edge: GraphEdge, hop: Int?, into out: inout JSONStreamWriter) {
+        out.object { out in
+            out.key("from_node"); out.string(edge.from.description)
+            out.key("to_node"); out.string(edge.to.description)
+            out.key("predicate"); out.string(edge.predicate)
+            if let hop { out.key("hop"); out.number(hop - 1) }
+        }
     }
 }
