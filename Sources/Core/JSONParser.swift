@@ -76,8 +76,11 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            guard members[key] == nil else { throw error("duplicate key \"\(key)\"") }
-            members[key] = try parseValue(depth: depth)
+            let keyAt = index
+            guard members.updateValue(try parseValue(depth: depth), forKey: key) == nil else {
+                index = keyAt
+                throw error("duplicate key \"\(key)\"")
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -133,7 +136,16 @@ public struct JSONParser {
 
     private mutating func parseString() throws(Problem) -> String {
         index += 1
-        var out: [UInt8] = []
+        // Most strings have no escapes: find the closing quote and decode the bytes in place.
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            guard let s = String(validating: bytes[index..<end], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+            index = end + 1
+            return s
+        }
+        var out: [UInt8] = Array(bytes[index..<end])
+        index = end
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {

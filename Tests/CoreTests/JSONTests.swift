@@ -39,3 +39,29 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(try env.int("SPICE_MISSING", default: 7, range: 0...10), 7)
     }
 }
+
+final class JSONStreamWriterTests: XCTestCase {
+    func testWritesMembersInOrderWithCommasWhereTheyBelong() throws {
+        var out = JSONStreamWriter()
+        out.object { out in
+            out.key("b"); out.number(1)
+            out.key("a"); out.array { out in
+                out.string("x\"y"); out.null(); out.bool(true)
+                out.object { _ in }
+                out.array { out in out.number(2.5) }
+            }
+            out.member("c", ["k": [1, 2]])
+            out.key("d"); out.object { out in out.key("e"); out.string("") }
+        }
+        let text = String(decoding: out.bytes, as: UTF8.self)
+        XCTAssertEqual(text, #"{"b":1,"a":["x\"y",null,true,{},[2.5]],"c":{"k":[1,2]},"d":{"e":""}}"#)
+        XCTAssertEqual(try JSONParser.parse(out.bytes), ["b": 1, "a": ["x\"y", nil, true, [:], [2.5]], "c": ["k": [1, 2]], "d": ["e": ""]])
+    }
+
+    func testPlainAndEscapedStringsRoundTrip() throws {
+        for text in ["plain", "tab\there", "quote\"", "back\\slash", "ünïcödé 한국어", "\u{01}"] {
+            XCTAssertEqual(try JSONParser.parse(JSONWriter.bytes(.string(text))), .string(text))
+        }
+        XCTAssertThrowsError(try JSONParser.parse(#"{"a":1,"a":2}"#))
+    }
+}

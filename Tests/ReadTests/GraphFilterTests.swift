@@ -110,3 +110,66 @@ final class GraphFilterTests: ReadModelTestCase {
         XCTAssertEqual(found, ["42"])
     }
 }
+
+/// The composite filters, ordering, and filters on the nodes a hop reaches.
+final class GraphFilterCompositionTests: ReadModelTestCase {
+    override func setUp() async throws {
+        try await super.setUp()
+        try await write(
+            node("Product/p1", 1, ["name": "green apple", "price": 5]),
+            node("Product/p2", 1, ["name": "Banana", "price": 20]),
+            node("Product/p3", 1, ["name": "apple pie", "price": 100]),
+            node("Product/p4", 1, ["price": 20]))
+        try await write(node("Order/o1", 1, edges: [("contains", "Product/p1"), ("contains", "Product/p2"), ("contains", "Product/p3")]))
+    }
+
+    private func find(_ filters: [GraphFilter], order: [GraphOrder] = []) async throws -> [String] {
+        try await graph.findNodes(db, classId: "Product", filters: filters, order: order, limit: 100, offset: 0).map(\.ref.instanceId)
+    }
+
+    func testContainsIsACaseSensitiveSubstringOfStringsOnly() async throws {
+        let apples = try await find([.contains(field: "name", text: "apple")])
+        XCTAssertEqual(apples, ["p1", "p3"])
+        let none = try await find([.contains(field: "price", text: "2")])
+        XCTAssertEqual(none, [], "numbers are not text")
+        let byId = try await find([.contains(field: "_id", text: "3")])
+        XCTAssertEqual(byId, ["p3"])
+    }
+
+    func testNotAnyOfAllOf() async throws {
+        let notApple = try await find([.not(.contains(field: "name", text: "apple"))])
+        XCTAssertEqual(notApple, ["p2", "p4"], "a node without the field is not an apple either")
+        let either = try await find([.anyOf([.equals(field: "price", value: 5), .equals(field: "price", value: 100)])])
+        XCTAssertEqual(either, ["p1", "p3"])
+        let both = try await find([.allOf([.equals(field: "price", value: 20), .contains(field: "name", text: "an")])])
+        XCTAssertEqual(both, ["p2"])
+        let noneOf = try await find([.anyOf([])])
+        XCTAssertEqual(noneOf, [])
+        let all = try await find([.allOf([])])
+        XCTAssertEqual(all, ["p1", "p2", "p3", "p4"])
+    }
+
+    func testOrderByFieldBreaksTiesByIdAndPutsMissingFieldsLast() async throws {
+        let ascending = try await find([], order: [GraphOrder(field: "price")])
+        XCTAssertEqual(ascending, ["p1", "p2", "p4", "p3"])
+        let descending = try await find([], order: [GraphOrder(field: "price", descending: true)])
+        XCTAssertEqual(descending, ["p3", "p2", "p4", "p1"])
+        let byName = try await find([], order: [GraphOrder(field: "name")])
+        XCTAssertEqual(byName.last, "p4", "no name: last")
+        let byIdDescending = try await find([], order: [GraphOrder(field: "_id", descending: true)])
+        XCTAssertEqual(byIdDescending, ["p4", "p3", "p2", "p1"])
+    }
+
+    func testExpandFiltersTheNodesReached() async throws {
+        let cheap = try await graph.expand(db, from: [ref("Order/o1")], predicate: "contains", direction: .forward, targetClass: "Product",
+                                           filters: [.range(field: "price", lower: nil, lowerInclusive: false, upper: 20, upperInclusive: true)],
+                                           limit: 10)
+        XCTAssertEqual(cheap.nodes.map(\.ref.instanceId), ["p1", "p2"])
+        let orders = try await graph.expand(db, from: [ref("Product/p3")], predicate: "contains", direction: .reverse, targetClass: nil,
+                                            filters: [.equals(field: "_id", value: "o1")], limit: 10)
+        XCTAssertEqual(orders.nodes.map(\.ref.description), ["Order/o1"])
+        let noOrder = try await graph.expand(db, from: [ref("Product/p3")], predicate: "contains", direction: .reverse, targetClass: nil,
+                                             filters: [.not(.equals(field: "_id", value: "o1"))], limit: 10)
+        XCTAssertEqual(noOrder.nodes, [])
+    }
+}

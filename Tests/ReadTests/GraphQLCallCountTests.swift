@@ -46,7 +46,7 @@ final class GraphQLCallCountTests: GraphQLTestCase {
         XCTAssertEqual(errors(result.body), [])
 
         // Graph: the ontology (exists + classes), the start page, one hop per relationship level.
-        XCTAssertEqual(countingGraph.counts, ["databaseExists": 1, "classes": 1, "findNodes": 1, "expand": 2])
+        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
         // Documents: one bulk read per level, each for that level's distinct nodes.
         XCTAssertEqual(countingDocuments.requested.sorted(), [10, 100, 1_000])
         XCTAssertEqual(result.body["extensions"]?["calls"], ["schema": 1, "graph": 3, "documents": 3])
@@ -60,14 +60,14 @@ final class GraphQLCallCountTests: GraphQLTestCase {
         XCTAssertEqual(regions.flatMap { $0["customers"]?.arrayValue ?? [] }.count, 100)
         XCTAssertEqual(regions.flatMap { ($0["customers"]?.arrayValue ?? []).flatMap { $0["orders"]?.arrayValue ?? [] } }.count, 1_000)
         XCTAssertEqual(result.body["extensions"]?["cost"]?["cost"], 1_110)
-        XCTAssertEqual(countingGraph.counts, ["databaseExists": 1, "classes": 1, "findNodes": 1, "expand": 2])
+        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
         XCTAssertEqual(countingDocuments.requested.sorted(), [10, 100, 1_000])
 
         // Ten times fewer nodes, the same calls: the count depends on levels only.
         countingGraph.reset()
         countingDocuments.reset()
         _ = try await query("{ Region(limit: 1) { name customers(limit: 10) { name orders(limit: 10) { _id } } } }")
-        XCTAssertEqual(countingGraph.counts, ["databaseExists": 1, "classes": 1, "findNodes": 1, "expand": 2])
+        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
         XCTAssertEqual(countingDocuments.requested.sorted(), [1, 10, 100])
     }
 }

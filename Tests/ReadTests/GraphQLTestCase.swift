@@ -148,6 +148,10 @@ final class CountingGraphStore: GraphStore, @unchecked Sendable {
         count("classes")
         return try await inner.classes(database)
     }
+    func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String? {
+        count("schemaFingerprint")
+        return try await inner.schemaFingerprint(database)
+    }
     func upsertNodes(_ database: String, _ writes: [GraphNodeWrite]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
         try await inner.upsertNodes(database, writes)
     }

@@ -151,6 +151,9 @@ public protocol GraphStore: Sendable {
     func deleteClass(_ database: String, classId: String, version: Int) async throws(ReadModelError) -> VersionedWriteOutcome
     /// The live classes with their versions.
     func classes(_ database: String) async throws(ReadModelError) -> [(definition: OntologyClass, version: Int)]
+    /// A text that changes whenever a class is stored or deleted (every live class id with its version), or
+    /// nil when the database has no graph space: lets readers cache the ontology and check it in one cheap call.
+    func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String?
 
     /// Upserts nodes and replaces their outgoing edges, each only if its version is newer than the stored
     /// one (a tombstone counts). One round trip for the batch. Outcomes are in input order.

@@ -1,21 +1,52 @@
 import Core
+import Synchronization
 
-/// A database's ontology as the graph read model holds it, read once per query: hop validation, required
-/// fields and the GraphQL schema all come from it. The fingerprint changes whenever a class is created,
-/// updated or deleted, so caches keyed by it never serve an old schema.
+/// A database's ontology as the graph read model holds it: hop validation, required fields and the GraphQL
+/// schema all come from it. The fingerprint changes whenever a class is created, updated or deleted, so
+/// caches keyed by it never serve an old schema.
 public struct OntologySnapshot: Sendable {
     public let schema: OntologySchema
-    /// Every live class with its version, in id order ("Customer@3|Product@1").
+    /// Every live class with its version, as `GraphStore.schemaFingerprint` gives it.
     public let fingerprint: String
 
-    public init(classes: [(definition: OntologyClass, version: Int)]) {
+    public init(classes: [(definition: OntologyClass, version: Int)], fingerprint: String) {
         schema = OntologySchema(classes: classes.map(\.definition))
-        fingerprint = classes.map { "\($0.definition.id)@\($0.version)" }.sorted().joined(separator: "|")
+        self.fingerprint = fingerprint
     }
 
-    /// The snapshot, or nil when the database has no graph space (unknown, or not created yet).
+    /// Reads the snapshot without a cache; nil when the database has no graph space.
     public static func load(_ database: String, graph: any GraphStore) async throws(ReadModelError) -> OntologySnapshot? {
-        guard try await graph.databaseExists(database) else { return nil }
-        return OntologySnapshot(classes: try await graph.classes(database))
+        guard let fingerprint = try await graph.schemaFingerprint(database) else { return nil }
+        return OntologySnapshot(classes: try await graph.classes(database), fingerprint: fingerprint)
+    }
+}
+
+/// The last snapshot of each database, checked against the graph's fingerprint on every use: one small
+/// query per request instead of reading and parsing every class definition.
+public final class OntologySnapshots: Sendable {
+    private let graph: any GraphStore
+    private let capacity: Int
+    private let cached = Mutex<[String: OntologySnapshot]>([:])
+
+    public init(graph: any GraphStore, capacity: Int = 256) {
+        self.graph = graph
+        self.capacity = capacity
+    }
+
+    /// The current snapshot (nil: no such database) and how many backend calls it took (1 or 2).
+    public func load(_ database: String) async throws(ReadModelError) -> (snapshot: OntologySnapshot?, calls: Int) {
+        guard let fingerprint = try await graph.schemaFingerprint(database) else {
+            cached.withLock { $0[database] = nil }
+            return (nil, 1)
+        }
+        if let known = cached.withLock({ $0[database] }), known.fingerprint == fingerprint { return (known, 1) }
+        // Classes read after the fingerprint may be newer than it; the next call then sees a different
+        // fingerprint and reads again, so a stale pairing never lasts.
+        let snapshot = OntologySnapshot(classes: try await graph.classes(database), fingerprint: fingerprint)
+        cached.withLock { entries in
+            if entries.count >= capacity, entries[database] == nil { entries.removeAll(keepingCapacity: true) }
+            entries[database] = snapshot
+        }
+        return (snapshot, 2)
     }
 }

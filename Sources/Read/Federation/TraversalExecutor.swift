@@ -87,13 +87,7 @@ public struct TraversalExecutor: Sendable {
         return await withTaskGroup(of: (Int, Result<GraphHop, ReadModelError>).self) { group in
             for (hop, sources) in frontier {
                 group.addTask {
-                    do throws(ReadModelError) {
-                        return (hop.id, .success(try await graph.expand(
-                            database, from: sources, predicate: hop.predicate, direction: hop.direction,
-                            targetClass: hop.targetClass, filters: hop.filters, limit: min(hop.limit, edgeBudget))))
-                    } catch {
-                        return (hop.id, .failure(error))
-                    }
+                    (hop.id, await Self.walk(hop, from: sources, limit: min(hop.limit, edgeBudget), database, graph))
                 }
             }
             var walked = Walked(budget: edgeBudget)
@@ -108,12 +102,28 @@ public struct TraversalExecutor: Sendable {
         calls.documents += 1
         let documents = self.documents
         let refs = nodes.map(\.ref)
-        return Task {
-            do throws(ReadModelError) {
-                return .success(try await documents.documents(database, refs))
-            } catch {
-                return .failure(error)
-            }
+        return Task { await Self.read(refs, database, documents) }
+    }
+
+    // A typed `do`/`catch` inside a task's closure miscompiles in release builds (Swift 6.3: the task's
+    // result came back with a garbage hop id, so a hop's edges vanished). Plain functions are fine.
+
+    private static func walk(_ hop: HopPlan, from sources: [NodeRef], limit: Int, _ database: String,
+                             _ graph: any GraphStore) async -> Result<GraphHop, ReadModelError> {
+        do throws(ReadModelError) {
+            return .success(try await graph.expand(database, from: sources, predicate: hop.predicate, direction: hop.direction,
+                                                   targetClass: hop.targetClass, filters: hop.filters, limit: limit))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func read(_ refs: [NodeRef], _ database: String,
+                             _ documents: any DocumentStore) async -> Result<[NodeRef: InstanceDocument], ReadModelError> {
+        do throws(ReadModelError) {
+            return .success(try await documents.documents(database, refs))
+        } catch {
+            return .failure(error)
         }
     }
 }

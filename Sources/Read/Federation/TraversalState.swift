@@ -24,7 +24,11 @@ struct TraversalState {
     mutating func accept(_ roots: [GraphNode], depth: Int) -> [GraphNode] {
         var kept: [GraphNode] = []
         for node in roots {
-            guard admit(node, depth: depth) else { break }
+            guard admit(node, depth: depth) else {
+                // The page ends here: the next one starts at the first start node left out.
+                result.rootsHaveMore = true
+                break
+            }
             kept.append(node)
             result.roots.append(node.ref)
         }

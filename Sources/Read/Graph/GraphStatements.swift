@@ -47,6 +47,13 @@ enum GraphStatements {
         WHERE database_name = $1 AND NOT deleted ORDER BY class_id
         """
 
+    /// Whether the space exists, and every live class with its version ("Customer@3|Product@1").
+    static let schemaFingerprint = """
+        SELECT EXISTS (SELECT 1 FROM graph_spaces WHERE database_name = $1) AS present,
+               (SELECT coalesce(string_agg(class_id || '@' || version, '|' ORDER BY class_id), '')
+                FROM graph_classes WHERE database_name = $1 AND NOT deleted) AS fingerprint
+        """
+
     /// Live nodes among the refs, in the refs' order.
     static let liveNodes = """
         SELECT node.class_id, node.instance_id, node.version, node.fields::text AS fields

@@ -57,6 +57,12 @@ public struct PostgresGraphStore: GraphStore {
         return classes
     }
 
+    public func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String? {
+        let rows = try await query(GraphStatements.schemaFingerprint, [.text(database)])
+        guard let row = rows.first, row.string("present") == "t" else { return nil }
+        return try row.required("fingerprint")
+    }
+
     // MARK: Nodes
 
     /// An edge's `from` is the node written: the edges of a write are that node's outgoing edges.

@@ -1,0 +1,115 @@
+import Core
+
+/// The graph-query answer as JSON: the original's shape (nodes, edges, paths, page, warnings,
+/// index_summary) plus `as_of`, per-node versions and index status, and the backend calls made.
+/// Written straight to bytes: an answer holds hundreds of nodes, and a tree of dictionaries would cost more
+/// than the query.
+struct GraphQueryResponse {
+    let request: GraphQueryRequest
+    let database: String
+    let schema: OntologySchema
+    let result: TraversalResult
+    let chain: [HopPlan]
+    let paths: [WalkAnalysis.Path]?
+
+    var bytes: [UInt8] {
+        let order = nodeOrder()
+        var out = JSONStreamWriter(capacity: 512 + order.count * 512)
+        out.object { out in
+            out.key("nodes")
+            out.array { out in
+                for ref in order { if let node = result.nodes[ref] { write(node, into: &out) } }
+            }
+            out.key("edges")
+            out.array { out in
+                for hop in chain {
+                    for edge in result.edges[hop.id] ?? [] { write(edge, hop: hop.id, into: &out) }
+                }
+            }
+            if let paths {
+                out.key("paths")
+                out.array { out in
+                    for path in paths {
+                        out.object { out in
+                            out.key("nodes")
+                            out.array { out in path.nodes.forEach { out.string($0.description) } }
+                            out.key("edges")
+                            out.array { out in path.edges.forEach { write($0, hop: nil, into: &out) } }
+                        }
+                    }
+                }
+            }
+            out.key("count")
+            out.number(order.count)
+            out.member("page", .object([
+                "limit": .number(Double(request.limit)), "offset": .number(Double(request.offset)),
+                "returned": .number(Double(result.roots.count)),
+                "next_offset": result.rootsHaveMore ? .number(Double(request.offset + result.roots.count)) : .null,
+            ]))
+            out.member("warnings", .array(result.warnings.map(\.json)))
+            out.member("index_summary", result.summary.json)
+            out.key("as_of")
+            out.string(result.asOf)
+            out.member("query", request.json)
+            out.member("calls", result.calls.json)
+        }
+        return out.bytes
+    }
+
+    /// Start nodes first, then each hop's targets in the order walked; each node once.
+    private func nodeOrder() -> [NodeRef] {
+        var seen = Set<NodeRef>()
+        var order: [NodeRef] = []
+        func add(_ ref: NodeRef) { if result.nodes[ref] != nil, seen.insert(ref).inserted { order.append(ref) } }
+        result.roots.forEach(add)
+        for hop in chain {
+            for edge in result.edges[hop.id] ?? [] { add(hop.direction == .forward ? edge.to : edge.from) }
+        }
+        return order
+    }
+
+    private func write(_ resolved: ResolvedNode, into out: inout JSONStreamWriter) {
+        let ref = resolved.node.ref
+        out.object { out in
+            out.key("id"); out.string(ref.description)
+            out.key("type"); out.string(ref.classId)
+            out.key("instance_id"); out.string(ref.instanceId)
+            out.key("db_name"); out.string(database)
+            out.key("depth"); out.number(resolved.depth)
+            out.key("data_status"); out.string(resolved.status.rawValue)
+            out.key("version"); out.number(resolved.node.version)
+            out.member("index_status", resolved.indexStatus.json)
+            out.member("display", display(resolved))
+            if request.includeDocuments { out.member("data", resolved.document?.data ?? .null) }
+            if request.includeProvenance { out.member("provenance", provenance(resolved)) }
+        }
+    }
+
+    private func provenance(_ resolved: ResolvedNode) -> JSONValue {
+        var provenance: [String: JSONValue] = ["graph": .object(["version": .number(Double(resolved.node.version))])]
+        if let document = resolved.document {
+            provenance["document"] = .object([
+                "version": .number(Double(document.version)), "event_id": .string(document.eventId),
+                "created_at": .string(document.createdAt), "updated_at": .string(document.updatedAt),
+            ])
+        }
+        return .object(provenance)
+    }
+
+    /// What a UI shows for the node: its primary key and a name, from the document or else the graph.
+    private func display(_ resolved: ResolvedNode) -> JSONValue {
+        let data = resolved.document?.data.objectValue ?? resolved.node.fields
+        let key = schema.primaryKey(of: resolved.node.ref.classId).flatMap { data[$0.name] } ?? .string(resolved.node.ref.instanceId)
+        return .object(["primary_key": key, "name": data["name"] ?? data["label"] ?? key])
+    }
+
+    /// Edges as stored (`from --predicate--> to`), whatever direction the hop walked them.
+    private func write(_ edge: GraphEdge, hop: Int?, into out: inout JSONStreamWriter) {
+        out.object { out in
+            out.key("from_node"); out.string(edge.from.description)
+            out.key("to_node"); out.string(edge.to.description)
+            out.key("predicate"); out.string(edge.predicate)
+            if let hop { out.key("hop"); out.number(hop - 1) }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import Core
+import Synchronization
+
+/// Ports that count their calls, or fail on purpose, around the real Postgres stores: what the read path's
+/// tests use to prove calls grow by level and to show what a failing backend does.
+final class InstrumentedGraphStore: GraphStore {
+    let base: any GraphStore
+    let failHops: Bool
+    private let counter = Mutex<[String: Int]>([:])
+
+    init(_ base: any GraphStore, failHops: Bool = false) {
+        self.base = base
+        self.failHops = failHops
+    }
+
+    var calls: [String: Int] { counter.withLock { $0 } }
+    private func count(_ name: String) { counter.withLock { $0[name, default: 0] += 1 } }
+
+    func createDatabase(_ database: String) async throws(ReadModelError) { try await base.createDatabase(database) }
+    func dropDatabase(_ database: String) async throws(ReadModelError) { try await base.dropDatabase(database) }
+    func databaseExists(_ database: String) async throws(ReadModelError) -> Bool {
+        count("databaseExists")
+        return try await base.databaseExists(database)
+    }
+    func putClass(_ database: String, _ definition: OntologyClass, version: Int) async throws(ReadModelError) -> VersionedWriteOutcome {
+        try await base.putClass(database, definition, version: version)
+    }
+    func deleteClass(_ database: String, classId: String, version: Int) async throws(ReadModelError) -> VersionedWriteOutcome {
+        try await base.deleteClass(database, classId: classId, version: version)
+    }
+    func classes(_ database: String) async throws(ReadModelError) -> [(definition: OntologyClass, version: Int)] {
+        count("classes")
+        return try await base.classes(database)
+    }
+    func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String? {
+        count("schemaFingerprint")
+        return try await base.schemaFingerprint(database)
+    }
+    func upsertNodes(_ database: String, _ writes: [GraphNodeWrite]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
+        try await base.upsertNodes(database, writes)
+    }
+    func deleteNodes(_ database: String, _ nodes: [(ref: NodeRef, version: Int)]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
+        try await base.deleteNodes(database, nodes)
+    }
+    func nodes(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [GraphNode] {
+        count("nodes")
+        return try await base.nodes(database, refs)
+    }
+    func findNodes(_ database: String, classId: String, filters: [GraphFilter], order: [GraphOrder], limit: Int, offset: Int)
+        async throws(ReadModelError) -> [GraphNode] {
+        count("findNodes")
+        return try await base.findNodes(database, classId: classId, filters: filters, order: order, limit: limit, offset: offset)
+    }
+    func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection, targetClass: String?,
+                filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
+        count("expand")
+        if failHops { throw .unavailable("the graph stopped answering (test)") }
+        return try await base.expand(database, from: from, predicate: predicate, direction: direction, targetClass: targetClass,
+                                     filters: filters, limit: limit)
+    }
+}
+
+final class InstrumentedDocumentStore: DocumentStore {
+    let base: any DocumentStore
+    let failure: ReadModelError?
+    private let counter = Mutex<Int>(0)
+
+    init(_ base: any DocumentStore, failure: ReadModelError? = nil) {
+        self.base = base
+        self.failure = failure
+    }
+
+    var documentCalls: Int { counter.withLock { $0 } }
+
+    func createDatabase(_ database: String) async throws(ReadModelError) { try await base.createDatabase(database) }
+    func dropDatabase(_ database: String) async throws(ReadModelError) { try await base.dropDatabase(database) }
+    func put(_ database: String, _ documents: [InstanceDocument]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
+        try await base.put(database, documents)
+    }
+    func documents(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [NodeRef: InstanceDocument] {
+        counter.withLock { $0 += 1 }
+        if let failure { throw failure }
+        return try await base.documents(database, refs)
+    }
+    func count(_ database: String) async throws(ReadModelError) -> Int { try await base.count(database) }
+    func putClassDocument(_ database: String, classId: String, definition: JSONValue?, version: Int)
+        async throws(ReadModelError) -> VersionedWriteOutcome {
+        try await base.putClassDocument(database, classId: classId, definition: definition, version: version)
+    }
+    func classDocuments(_ database: String) async throws(ReadModelError) -> [String: JSONValue] { try await base.classDocuments(database) }
+}
