@@ -45,11 +45,12 @@ final class GraphQLCallCountTests: GraphQLTestCase {
         XCTAssertEqual(orders[999], ["_id": "o0999", "total": 999, "customer": ["name": "Customer 99", "region": ["name": "Region 9"]]])
         XCTAssertEqual(errors(result.body), [])
 
-        // Graph: the ontology (exists + classes), the start page, one hop per relationship level.
+        // Graph: the ontology (fingerprint, and the classes the first time), the start page, one hop per
+        // relationship level.
         XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
         // Documents: one bulk read per level, each for that level's distinct nodes.
         XCTAssertEqual(countingDocuments.requested.sorted(), [10, 100, 1_000])
-        XCTAssertEqual(result.body["extensions"]?["calls"], ["schema": 1, "graph": 3, "documents": 3])
+        XCTAssertEqual(result.body["extensions"]?["calls"], ["schema": 2, "graph": 3, "documents": 3])
         XCTAssertEqual(result.body["extensions"]?["indexSummary"]?["documents_found"], 1_110)
     }
 
@@ -66,8 +67,9 @@ final class GraphQLCallCountTests: GraphQLTestCase {
         // Ten times fewer nodes, the same calls: the count depends on levels only.
         countingGraph.reset()
         countingDocuments.reset()
-        _ = try await query("{ Region(limit: 1) { name customers(limit: 10) { name orders(limit: 10) { _id } } } }")
-        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
+        let again = try await query("{ Region(limit: 1) { name customers(limit: 10) { name orders(limit: 10) { _id } } } }")
+        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "findNodes": 1, "expand": 2], "the ontology is cached by fingerprint")
+        XCTAssertEqual(again.body["extensions"]?["calls"], ["schema": 1, "graph": 3, "documents": 3])
         XCTAssertEqual(countingDocuments.requested.sorted(), [1, 10, 100])
     }
 }

@@ -19,10 +19,10 @@ enum GraphQLResultAssembly {
     }
 
     static func extensions(_ compiled: CompiledQuery?, _ roots: [String: AnsweringContext.Root], schemaVersion: String,
-                           limits: GraphQLLimits) -> JSONValue {
+                           schemaCalls: Int, limits: GraphQLLimits) -> JSONValue {
         var summary = IndexSummary()
         var calls = BackendCalls()
-        calls.schema = 1 // the ontology snapshot the schema is checked against
+        calls.schema = schemaCalls // checking the ontology the schema was built from
         var asOf: String?
         var hasMore: [String: JSONValue] = [:]
         var warnings: [JSONValue] = []

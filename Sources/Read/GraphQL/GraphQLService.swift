@@ -30,13 +30,13 @@ public struct GraphQLResponse: Sendable {
 /// traversals) → response with extensions. Problems (unknown database, a store down before anything could
 /// run) are thrown for the HTTP layer to answer.
 public struct GraphQLService: Sendable {
-    let graph: any GraphStore
+    let snapshots: OntologySnapshots
     let executor: TraversalExecutor
     let limits: GraphQLLimits
     public let cache: GraphQLSchemaCache
 
     public init(graph: any GraphStore, executor: TraversalExecutor, limits: GraphQLLimits, cache: GraphQLSchemaCache? = nil) {
-        self.graph = graph
+        snapshots = OntologySnapshots(graph: graph)
         self.executor = executor
         self.limits = limits
         self.cache = cache ?? GraphQLSchemaCache(limits: limits)
@@ -53,13 +53,16 @@ public struct GraphQLService: Sendable {
                                          request.operationName)
         return GraphQLResponse(hasData: answered.data != nil, body: GraphQLResponseWriter.body(
             data: answered.data, errors: sorted(answered.errors + GraphQLResultAssembly.documentErrors(roots)),
-            extensions: GraphQLResultAssembly.extensions(prepared.compiled, roots, schemaVersion: prepared.entry.version, limits: limits)))
+            extensions: GraphQLResultAssembly.extensions(prepared.compiled, roots, schemaVersion: prepared.entry.version,
+                                                          schemaCalls: prepared.schemaCalls, limits: limits)))
     }
 
     /// A request ready to run: its plans compiled and within the limits.
     struct Prepared {
         let entry: GraphQLSchemaCache.Entry
         let ontology: OntologySchema
+        /// Graph calls it took to check the ontology (1 when the cached snapshot was current, else 2).
+        let schemaCalls: Int
         let document: Document
         let variables: [String: Map]
         let compiled: CompiledQuery
@@ -82,7 +85,7 @@ public struct GraphQLService: Sendable {
             return refused([GraphQLError(message: "the query nests brackets \(nesting) deep; at most \(limits.maxNesting) are accepted",
                                          extensions: ["code": "QUERY_TOO_DEEP", "nesting": .int(nesting), "maxNesting": .int(limits.maxNesting)])])
         }
-        let (entry, ontology) = try await schema(database)
+        let (entry, ontology, schemaCalls) = try await schema(database)
 
         let document: Document
         do {
@@ -105,29 +108,31 @@ public struct GraphQLService: Sendable {
         guard !recorder.isEmpty else {
             return .answered(GraphQLResponse(hasData: true, body: GraphQLResponseWriter.body(
                 data: planned.data, errors: [],
-                extensions: GraphQLResultAssembly.extensions(nil, [:], schemaVersion: entry.version, limits: limits))))
+                extensions: GraphQLResultAssembly.extensions(nil, [:], schemaVersion: entry.version, schemaCalls: schemaCalls, limits: limits))))
         }
 
         let compiled = recorder.compile(walkLimit: limits.maxCost)
         let overBudget = QueryBudget.check(compiled, limits)
         guard overBudget.isEmpty else {
-            return refused(overBudget, extensions: GraphQLResultAssembly.extensions(compiled, [:], schemaVersion: entry.version, limits: limits))
+            return refused(overBudget, extensions: GraphQLResultAssembly.extensions(compiled, [:], schemaVersion: entry.version,
+                                                                                      schemaCalls: schemaCalls, limits: limits))
         }
-        return .ready(Prepared(entry: entry, ontology: ontology, document: document, variables: variables, compiled: compiled))
+        return .ready(Prepared(entry: entry, ontology: ontology, schemaCalls: schemaCalls, document: document, variables: variables, compiled: compiled))
     }
 
     // MARK: Steps
 
-    private func schema(_ database: String) async throws(Problem) -> (GraphQLSchemaCache.Entry, OntologySchema) {
-        let snapshot: OntologySnapshot?
+    /// The current ontology (from the snapshot cache, checked against the graph's fingerprint) and its schema.
+    private func schema(_ database: String) async throws(Problem) -> (GraphQLSchemaCache.Entry, OntologySchema, calls: Int) {
+        let loaded: (snapshot: OntologySnapshot?, calls: Int)
         do throws(ReadModelError) {
-            snapshot = try await OntologySnapshot.load(database, graph: graph)
+            loaded = try await snapshots.load(database)
         } catch {
             throw Problem(status: 503, code: "read_model_unavailable", detail: "the ontology of '\(database)' could not be read: \(error)")
         }
-        guard let snapshot else { throw Problem.notFound("no database '\(database)'") }
+        guard let snapshot = loaded.snapshot else { throw Problem.notFound("no database '\(database)'") }
         do {
-            return (try cache.schema(for: database, snapshot), snapshot.schema)
+            return (try cache.schema(for: database, snapshot), snapshot.schema, loaded.calls)
         } catch {
             throw Problem(status: 500, code: "schema_generation_failed", detail: "\(error)")
         }
