@@ -31,8 +31,8 @@ final class GraphQLCallCountTests: GraphQLTestCase {
                                                     "customer": .string("Customer/c\(pad(o % 100))")], [("customer", "Customer/c\(pad(o % 100))")]))
         }
         try await putInstances(instances)
-        countingGraph.reset()
-        countingDocuments.reset()
+        countingGraph.resetCalls()
+        countingDocuments.resetCalls()
     }
 
     private func pad(_ n: Int) -> String { String(repeating: "0", count: 4 - String(n).count) + String(n) }
@@ -47,7 +47,7 @@ final class GraphQLCallCountTests: GraphQLTestCase {
 
         // Graph: the ontology (fingerprint, and the classes the first time), the start page, one hop per
         // relationship level.
-        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
+        XCTAssertEqual(countingGraph.calls, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
         // Documents: one bulk read per level, each for that level's distinct nodes.
         XCTAssertEqual(countingDocuments.requested.sorted(), [10, 100, 1_000])
         XCTAssertEqual(result.body["extensions"]?["calls"], ["schema": 2, "graph": 3, "documents": 3])
@@ -61,14 +61,14 @@ final class GraphQLCallCountTests: GraphQLTestCase {
         XCTAssertEqual(regions.flatMap { $0["customers"]?.arrayValue ?? [] }.count, 100)
         XCTAssertEqual(regions.flatMap { ($0["customers"]?.arrayValue ?? []).flatMap { $0["orders"]?.arrayValue ?? [] } }.count, 1_000)
         XCTAssertEqual(result.body["extensions"]?["cost"]?["cost"], 1_110)
-        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
+        XCTAssertEqual(countingGraph.calls, ["schemaFingerprint": 1, "classes": 1, "findNodes": 1, "expand": 2])
         XCTAssertEqual(countingDocuments.requested.sorted(), [10, 100, 1_000])
 
         // Ten times fewer nodes, the same calls: the count depends on levels only.
-        countingGraph.reset()
-        countingDocuments.reset()
+        countingGraph.resetCalls()
+        countingDocuments.resetCalls()
         let again = try await query("{ Region(limit: 1) { name customers(limit: 10) { name orders(limit: 10) { _id } } } }")
-        XCTAssertEqual(countingGraph.counts, ["schemaFingerprint": 1, "findNodes": 1, "expand": 2], "the ontology is cached by fingerprint")
+        XCTAssertEqual(countingGraph.calls, ["schemaFingerprint": 1, "findNodes": 1, "expand": 2], "the ontology is cached by fingerprint")
         XCTAssertEqual(again.body["extensions"]?["calls"], ["schema": 1, "graph": 3, "documents": 3])
         XCTAssertEqual(countingDocuments.requested.sorted(), [1, 10, 100])
     }

@@ -96,7 +96,7 @@ final class GraphQLCompileTests: GraphQLTestCase {
     }
 
     func testBadArgumentsAndBadVariablesAreRefusedBeforeAnyDataCall() async throws {
-        countingGraph.reset()
+        countingGraph.resetCalls()
         let tooMany = try await query("{ Customer(limit: 5000) { name } }")
         XCTAssertFalse(tooMany.hasData)
         XCTAssertEqual(codes(tooMany.body), ["BAD_USER_INPUT"])
@@ -112,14 +112,14 @@ final class GraphQLCompileTests: GraphQLTestCase {
         XCTAssertFalse(badDate.hasData, "a DateTime filter value is checked like a stored one")
 
         XCTAssertEqual(countingGraph.dataCalls, 0)
-        XCTAssertEqual(countingDocuments.calls, 0)
+        XCTAssertEqual(countingDocuments.documentCalls, 0)
     }
 
     func testDepthAndCostLimitsRefuseBeforeAnyDataCall() async throws {
         limits.maxDepth = 2
         limits.maxCost = 1_000
         makeService()
-        countingGraph.reset()
+        countingGraph.resetCalls()
 
         let deep = try await query("{ Order(limit: 1) { items(limit: 1) { owned_by { owns(limit: 1) { name } } } } }")
         XCTAssertFalse(deep.hasData)
@@ -140,8 +140,8 @@ final class GraphQLCompileTests: GraphQLTestCase {
         let hostile = try await query(nested)
         XCTAssertEqual(codes(hostile.body), ["QUERY_TOO_DEEP"], "bracket nesting is refused before parsing")
 
-        XCTAssertEqual(countingGraph.dataCalls, 0, "no node or edge was read: \(countingGraph.counts)")
-        XCTAssertEqual(countingDocuments.calls, 0)
+        XCTAssertEqual(countingGraph.dataCalls, 0, "no node or edge was read: \(countingGraph.calls)")
+        XCTAssertEqual(countingDocuments.documentCalls, 0)
 
         let within = try await query("{ Customer(limit: 10) { owns(limit: 20) { name } } }")
         XCTAssertTrue(within.hasData, "\(within.body)")

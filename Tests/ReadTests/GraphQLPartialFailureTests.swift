@@ -11,7 +11,7 @@ final class GraphQLPartialFailureTests: GraphQLTestCase {
     }
 
     func testAFailedHopNullsItsFieldWithAnErrorAtEachPath() async throws {
-        countingGraph.failExpand("owned_by")
+        makeService(graph: InstrumentedGraphStore(graph, failPredicates: ["owned_by"]))
         let result = try await query("""
             { Customer(orderBy: [{field: _id}]) { name owns(limit: 5) { name } } Order(orderBy: [{field: _id}]) { items(limit: 5) { _id } } }
             """)
@@ -21,13 +21,13 @@ final class GraphQLPartialFailureTests: GraphQLTestCase {
         let failures = errors(result.body)
         XCTAssertEqual(failures.map { $0["path"] }, [["Customer", 0, "owns"], ["Customer", 1, "owns"]])
         XCTAssertEqual(codes(result.body), ["GRAPH_UNAVAILABLE", "GRAPH_UNAVAILABLE"])
-        XCTAssertTrue(failures[0]["extensions"]?["reason"]?.stringValue?.contains("injected") ?? false)
+        XCTAssertTrue(failures[0]["extensions"]?["reason"]?.stringValue?.contains("(test)") ?? false)
         XCTAssertNotNil(failures[0]["locations"])
         XCTAssertEqual(result.body["extensions"]?["warnings"]?.arrayValue?.first?["code"], "hop_failed")
     }
 
     func testFailedDocumentsLeaveGraphFieldsAnsweringAndNodesMissing() async throws {
-        countingDocuments.fail()
+        makeService(documents: InstrumentedDocumentStore(documents, failure: .unavailable("the documents stopped answering (test)")))
         let result = try await query(#"{ Customer(filter: {_id: {eq: "c1"}}) { name age address _dataStatus _indexStatus { reason } } }"#)
         XCTAssertTrue(result.hasData)
         // name and age are graph-stored; the address lives only in the document.
@@ -39,7 +39,7 @@ final class GraphQLPartialFailureTests: GraphQLTestCase {
     }
 
     func testAFailedStartNullsOnlyThatRootField() async throws {
-        countingGraph.failFind()
+        makeService(graph: InstrumentedGraphStore(graph, failFind: true))
         let result = try await query(#"{ Customer { name } node(id: "Product/p1") { _id ... on Product { name } } }"#)
         XCTAssertTrue(result.hasData)
         XCTAssertEqual(result.body["data"], ["Customer": nil, "node": ["_id": "p1", "name": "Lamp"]])

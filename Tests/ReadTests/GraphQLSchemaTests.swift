@@ -175,12 +175,12 @@ final class GraphQLSchemaTests: GraphQLTestCase {
 
     func testIntrospectionAnswersWithoutTouchingTheData() async throws {
         try await defineShop()
-        countingGraph.reset()
+        countingGraph.resetCalls()
         let result = try await query("{ __schema { queryType { name } } __type(name: \"Product\") { fields { name } } }")
         XCTAssertEqual(result.body["data"]?["__schema"]?["queryType"]?["name"], "Query")
         XCTAssertTrue(result.body["data"]?["__type"]?["fields"]?.arrayValue?.contains(["name": "owned_by"]) ?? false)
         XCTAssertEqual(countingGraph.dataCalls, 0)
-        XCTAssertEqual(countingDocuments.calls, 0)
+        XCTAssertEqual(countingDocuments.documentCalls, 0)
     }
 }
 

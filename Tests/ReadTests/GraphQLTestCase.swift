@@ -1,25 +1,27 @@
 import XCTest
 import Core
-import Synchronization
 @testable import Read
 
-/// The GraphQL service over the real Postgres read models, behind wrappers that count every port call and
-/// can make chosen ones fail — the evidence for "no backend call before the limits" and "calls grow by
+/// The GraphQL service over the real Postgres read models, behind the wrappers (`PortWrappers.swift`) that
+/// count every port call and can make chosen ones fail — the evidence for "no backend call before the limits" and "calls grow by
 /// level, not by node".
 class GraphQLTestCase: ReadModelTestCase {
-    var countingGraph: CountingGraphStore!
-    var countingDocuments: CountingDocumentStore!
+    var countingGraph: InstrumentedGraphStore!
+    var countingDocuments: InstrumentedDocumentStore!
     var service: GraphQLService!
     var limits = GraphQLLimits()
 
     override func setUp() async throws {
         try await super.setUp()
-        countingGraph = CountingGraphStore(graph)
-        countingDocuments = CountingDocumentStore(documents)
+        countingGraph = InstrumentedGraphStore(graph)
+        countingDocuments = InstrumentedDocumentStore(documents)
         makeService()
     }
 
-    func makeService() {
+    /// A service over these stores (with the current `limits`).
+    func makeService(graph: InstrumentedGraphStore? = nil, documents: InstrumentedDocumentStore? = nil) {
+        if let graph { countingGraph = graph }
+        if let documents { countingDocuments = documents }
         service = GraphQLService(graph: countingGraph, executor: TraversalExecutor(graph: countingGraph, documents: countingDocuments),
                                  limits: limits)
     }
@@ -115,99 +117,7 @@ class GraphQLTestCase: ReadModelTestCase {
     }
 }
 
-/// Counts the graph port's calls by method; `failExpand` makes hops along that predicate fail,
-/// `failFind` makes start-node lookups fail.
-final class CountingGraphStore: GraphStore, @unchecked Sendable {
-    let inner: any GraphStore
-    private let state = Mutex<(counts: [String: Int], failExpand: Set<String>, failFind: Bool)>(([:], [], false))
-
-    init(_ inner: any GraphStore) { self.inner = inner }
-
-    var counts: [String: Int] { state.withLock { $0.counts } }
+extension InstrumentedGraphStore {
     /// Calls that read nodes or edges (not the ontology).
-    var dataCalls: Int { ["findNodes", "nodes", "expand"].reduce(0) { $0 + (counts[$1] ?? 0) } }
-    func failExpand(_ predicate: String) { state.withLock { $0.failExpand.insert(predicate) } }
-    func failFind() { state.withLock { $0.failFind = true } }
-    func reset() { state.withLock { $0.counts = [:] } }
-
-    private func count(_ name: String) { state.withLock { $0.counts[name, default: 0] += 1 } }
-
-    func createDatabase(_ database: String) async throws(ReadModelError) { try await inner.createDatabase(database) }
-    func dropDatabase(_ database: String) async throws(ReadModelError) { try await inner.dropDatabase(database) }
-    func databaseExists(_ database: String) async throws(ReadModelError) -> Bool {
-        count("databaseExists")
-        return try await inner.databaseExists(database)
-    }
-    func putClass(_ database: String, _ definition: OntologyClass, version: Int) async throws(ReadModelError) -> VersionedWriteOutcome {
-        try await inner.putClass(database, definition, version: version)
-    }
-    func deleteClass(_ database: String, classId: String, version: Int) async throws(ReadModelError) -> VersionedWriteOutcome {
-        try await inner.deleteClass(database, classId: classId, version: version)
-    }
-    func classes(_ database: String) async throws(ReadModelError) -> [(definition: OntologyClass, version: Int)] {
-        count("classes")
-        return try await inner.classes(database)
-    }
-    func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String? {
-        count("schemaFingerprint")
-        return try await inner.schemaFingerprint(database)
-    }
-    func upsertNodes(_ database: String, _ writes: [GraphNodeWrite]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
-        try await inner.upsertNodes(database, writes)
-    }
-    func deleteNodes(_ database: String, _ nodes: [(ref: NodeRef, version: Int)]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
-        try await inner.deleteNodes(database, nodes)
-    }
-    func nodes(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [GraphNode] {
-        count("nodes")
-        return try await inner.nodes(database, refs)
-    }
-    func findNodes(_ database: String, classId: String, filters: [GraphFilter], order: [GraphOrder], limit: Int, offset: Int)
-        async throws(ReadModelError) -> [GraphNode] {
-        count("findNodes")
-        if state.withLock({ $0.failFind }) { throw .unavailable("injected: findNodes fails") }
-        return try await inner.findNodes(database, classId: classId, filters: filters, order: order, limit: limit, offset: offset)
-    }
-    func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection, targetClass: String?,
-                filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
-        count("expand")
-        if state.withLock({ $0.failExpand.contains(predicate) }) { throw .unavailable("injected: hop \(predicate) fails") }
-        return try await inner.expand(database, from: from, predicate: predicate, direction: direction, targetClass: targetClass,
-                                      filters: filters, limit: limit)
-    }
-}
-
-/// Counts bulk document reads; `fail` makes them fail.
-final class CountingDocumentStore: DocumentStore, @unchecked Sendable {
-    let inner: any DocumentStore
-    private let state = Mutex<(calls: Int, requested: [Int], fail: Bool)>((0, [], false))
-
-    init(_ inner: any DocumentStore) { self.inner = inner }
-
-    var calls: Int { state.withLock { $0.calls } }
-    /// How many documents each call asked for, in call order.
-    var requested: [Int] { state.withLock { $0.requested } }
-    func fail() { state.withLock { $0.fail = true } }
-    func reset() { state.withLock { $0.calls = 0; $0.requested = [] } }
-
-    func createDatabase(_ database: String) async throws(ReadModelError) { try await inner.createDatabase(database) }
-    func dropDatabase(_ database: String) async throws(ReadModelError) { try await inner.dropDatabase(database) }
-    func put(_ database: String, _ documents: [InstanceDocument]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
-        try await inner.put(database, documents)
-    }
-    func documents(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [NodeRef: InstanceDocument] {
-        let failing = state.withLock { state -> Bool in
-            state.calls += 1
-            state.requested.append(refs.count)
-            return state.fail
-        }
-        if failing { throw .unavailable("injected: documents fail") }
-        return try await inner.documents(database, refs)
-    }
-    func count(_ database: String) async throws(ReadModelError) -> Int { try await inner.count(database) }
-    func putClassDocument(_ database: String, classId: String, definition: JSONValue?, version: Int)
-        async throws(ReadModelError) -> VersionedWriteOutcome {
-        try await inner.putClassDocument(database, classId: classId, definition: definition, version: version)
-    }
-    func classDocuments(_ database: String) async throws(ReadModelError) -> [String: JSONValue] { try await inner.classDocuments(database) }
+    var dataCalls: Int { ["findNodes", "nodes", "expand"].reduce(0) { $0 + (calls[$1] ?? 0) } }
 }

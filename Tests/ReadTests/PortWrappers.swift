@@ -6,14 +6,21 @@ import Synchronization
 final class InstrumentedGraphStore: GraphStore {
     let base: any GraphStore
     let failHops: Bool
+    /// Hops along these predicates fail (the others answer).
+    let failPredicates: Set<String>
+    /// Start-node lookups (`findNodes`) fail.
+    let failFind: Bool
     private let counter = Mutex<[String: Int]>([:])
 
-    init(_ base: any GraphStore, failHops: Bool = false) {
+    init(_ base: any GraphStore, failHops: Bool = false, failPredicates: Set<String> = [], failFind: Bool = false) {
         self.base = base
         self.failHops = failHops
+        self.failPredicates = failPredicates
+        self.failFind = failFind
     }
 
     var calls: [String: Int] { counter.withLock { $0 } }
+    func resetCalls() { counter.withLock { $0 = [:] } }
     private func count(_ name: String) { counter.withLock { $0[name, default: 0] += 1 } }
 
     func createDatabase(_ database: String) async throws(ReadModelError) { try await base.createDatabase(database) }
@@ -49,12 +56,13 @@ final class InstrumentedGraphStore: GraphStore {
     func findNodes(_ database: String, classId: String, filters: [GraphFilter], order: [GraphOrder], limit: Int, offset: Int)
         async throws(ReadModelError) -> [GraphNode] {
         count("findNodes")
+        if failFind { throw .unavailable("the graph stopped answering (test)") }
         return try await base.findNodes(database, classId: classId, filters: filters, order: order, limit: limit, offset: offset)
     }
     func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection, targetClass: String?,
                 filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
         count("expand")
-        if failHops { throw .unavailable("the graph stopped answering (test)") }
+        if failHops || failPredicates.contains(predicate) { throw .unavailable("the graph stopped answering (test)") }
         return try await base.expand(database, from: from, predicate: predicate, direction: direction, targetClass: targetClass,
                                      filters: filters, limit: limit)
     }
@@ -63,14 +71,17 @@ final class InstrumentedGraphStore: GraphStore {
 final class InstrumentedDocumentStore: DocumentStore {
     let base: any DocumentStore
     let failure: ReadModelError?
-    private let counter = Mutex<Int>(0)
+    /// How many documents each call asked for, in call order.
+    private let counter = Mutex<[Int]>([])
 
     init(_ base: any DocumentStore, failure: ReadModelError? = nil) {
         self.base = base
         self.failure = failure
     }
 
-    var documentCalls: Int { counter.withLock { $0 } }
+    var documentCalls: Int { counter.withLock { $0.count } }
+    var requested: [Int] { counter.withLock { $0 } }
+    func resetCalls() { counter.withLock { $0 = [] } }
 
     func createDatabase(_ database: String) async throws(ReadModelError) { try await base.createDatabase(database) }
     func dropDatabase(_ database: String) async throws(ReadModelError) { try await base.dropDatabase(database) }
@@ -78,7 +89,7 @@ final class InstrumentedDocumentStore: DocumentStore {
         try await base.put(database, documents)
     }
     func documents(_ database: String, _ refs: [NodeRef]) async throws(ReadModelError) -> [NodeRef: InstanceDocument] {
-        counter.withLock { $0 += 1 }
+        counter.withLock { $0.append(refs.count) }
         if let failure { throw failure }
         return try await base.documents(database, refs)
     }
