@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The read path on a generated graph of 100,000 nodes and 300,000 edges (bench/read/load.sql): latency of a
-# 3-hop graph query through spice (POST /api/v1/graph-query, documents included) beside the same traversal
-# written as one hand-tuned SQL statement (bench/read/hop3.sql) run by pgbench on the same PostgreSQL.
+# 3-hop graph query through spice (POST /api/v1/graph-query, documents included) and of the same traversal
+# as a GraphQL query (POST /api/v1/graphql), beside the traversal written as one hand-tuned SQL statement
+# (bench/read/hop3.sql) run by pgbench on the same PostgreSQL.
 # One client, sequential requests; p50/p99 of each and the ratios.
 #
 #   bench/read.sh          (BENCH_SECONDS=10 per measurement by default; SPICE_BIN to skip the build)
@@ -46,8 +47,25 @@ a = json.load(sys.stdin)
 print(len(a["nodes"]), len(a["edges"]), sum(n["data_status"] == "FULL" for n in a["nodes"]))')"
 sql_nodes=$(bench_psql -d postgres -f "$ROOT/bench/read/hop3.sql" | grep -c '^node|')
 sql_edges=$(bench_psql -d postgres -f "$ROOT/bench/read/hop3.sql" | grep -c '^edge|')
-echo "graph query: $spice_nodes nodes ($spice_full FULL), $spice_edges edges; hand SQL: $sql_nodes nodes, $sql_edges edges"
-[ "$spice_nodes" = "$sql_nodes" ] && [ "$spice_edges" = "$sql_edges" ] || { echo "the two answers differ: not comparable" >&2; exit 1; }
+gql_edges=$(curl -fsS -X POST "$BASE/graphql/bench" -H 'content-type: application/json' --data-binary @"$ROOT/bench/read/graphql.json" \
+  | python3 -c '
+import json, sys
+answer = json.load(sys.stdin)
+assert not answer.get("errors"), answer.get("errors")
+walked = set()
+def walk(nodes):
+    # Distinct (parent, field, child) steps: the tree repeats a node under every parent that reaches it.
+    for node in nodes:
+        for key, value in node.items():
+            children = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+            for child in children:
+                walked.add((node["_id"], key, child["_id"]))
+            walk(children)
+walk(answer["data"]["Customer"])
+print(len(walked))')
+echo "graph query: $spice_nodes nodes ($spice_full FULL), $spice_edges edges; GraphQL: $gql_edges edges; hand SQL: $sql_nodes nodes, $sql_edges edges"
+[ "$spice_nodes" = "$sql_nodes" ] && [ "$spice_edges" = "$sql_edges" ] && [ "$gql_edges" = "$sql_edges" ] \
+  || { echo "the answers differ: not comparable" >&2; exit 1; }
 
 http_latency() {  # path body-file → "rps p50 p99"
   local out
@@ -69,14 +87,18 @@ print("%.0f %.2f %.2f" % (len(lat) / '"$SECS"', pick(0.5), pick(0.99)))'
 
 echo "warming up..."
 wrk -t1 -c1 -d2s -s "$ROOT/bench/read/post.lua" "$BASE/graph-query/bench" -- "$ROOT/bench/read/graph-query.json" >/dev/null
+wrk -t1 -c1 -d2s -s "$ROOT/bench/read/post.lua" "$BASE/graphql/bench" -- "$ROOT/bench/read/graphql.json" >/dev/null
 
 read -r grps gp50 gp99 <<<"$(http_latency graph-query/bench "$ROOT/bench/read/graph-query.json")"
+read -r qrps qp50 qp99 <<<"$(http_latency graphql/bench "$ROOT/bench/read/graphql.json")"
 read -r stps sp50 sp99 <<<"$(sql_latency)"
 
 printf '\n%-34s %10s %10s %10s\n' "3 hops, 1 client, ${SECS}s" "req/s" "p50 ms" "p99 ms"
 printf '%-34s %10s %10s %10s\n' "spice graph-query (HTTP/1.1)" "$grps" "$gp50" "$gp99"
+printf '%-34s %10s %10s %10s\n' "spice GraphQL (HTTP/1.1)" "$qrps" "$qp50" "$qp99"
 printf '%-34s %10s %10s %10s\n' "hand-tuned SQL (pgbench)" "$stps" "$sp50" "$sp99"
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 echo
 echo "graph-query / SQL: p50 $(ratio "$gp50" "$sp50")x, p99 $(ratio "$gp99" "$sp99")x (target: within 2x)"
-echo "| $spice_nodes | $spice_edges | $gp50 | $gp99 | $sp50 | $sp99 | $(ratio "$gp50" "$sp50")x | $(ratio "$gp99" "$sp99")x |"
+echo "GraphQL / SQL:     p50 $(ratio "$qp50" "$sp50")x, p99 $(ratio "$qp99" "$sp99")x (target: within 2x)"
+echo "| $spice_nodes | $spice_edges | $gp50 / $gp99 | $qp50 / $qp99 | $sp50 / $sp99 | $(ratio "$gp50" "$sp50")x / $(ratio "$gp99" "$sp99")x | $(ratio "$qp50" "$sp50")x / $(ratio "$qp99" "$sp99")x |"

@@ -47,7 +47,7 @@ enum GraphQLResolvers {
                 throw info.error("internal error: no plan for this field", code: "INTERNAL_ERROR")
             }
             if let failure = result.hopFailures[hop] {
-                throw info.error("the graph could not walk '\(field.predicate)': \(failure)", code: "GRAPH_UNAVAILABLE",
+                throw info.error(GraphQLFailures.hopMessage(field.predicate, failure), code: "GRAPH_UNAVAILABLE",
                                  ["reason": .string(failure.description)])
             }
             let targets = result.targets(of: hop, from: node.ref).map(NodeValue.init)
@@ -60,21 +60,33 @@ enum GraphQLResolvers {
     static func property(_ field: GraphQLModel.PropertyField) -> GraphQLFieldResolve {
         { source, _, _, info in
             guard let node = source as? NodeValue else { return nil }
-            let name = field.property.name
-            guard let value = node.resolved.document?.data[name] ?? node.resolved.node.fields[name], value != .null else { return nil }
-            func convert(_ value: JSONValue) throws -> Map? {
-                switch GraphQLValues.output(value, field.kind) {
-                case .success(.null): return nil
-                case .success(let map): return map
-                case .failure(let mismatch): throw info.error(mismatch.message, code: "INVALID_STORED_VALUE")
-                }
+            switch propertyValue(node.resolved, field) {
+            case .failure(let mismatch): throw info.error(mismatch.message, code: "INVALID_STORED_VALUE")
+            case .success(.null): return nil
+            // GraphQLSwift wants lists as Swift arrays, not `Map.array`.
+            case .success(.array(let items)): return items.map { $0 == .null ? nil : $0 } as [(any Sendable)?]
+            case .success(let value): return value
             }
-            guard field.isList else { return try convert(value) }
-            guard case .array(let items) = value else {
-                throw info.error("the stored value of \(name) is not a list", code: "INVALID_STORED_VALUE")
-            }
-            return try items.map { try convert($0) } as [(any Sendable)?]
         }
+    }
+
+    /// A property's value as GraphQL output (`.null` when absent; lists as `.array`), for both answering paths.
+    static func propertyValue(_ node: ResolvedNode, _ field: GraphQLModel.PropertyField) -> Result<Map, GraphQLValues.ValueMismatch> {
+        let name = field.property.name
+        guard let value = node.document?.data[name] ?? node.node.fields[name], value != .null else { return .success(.null) }
+        guard field.isList else { return GraphQLValues.output(value, field.kind) }
+        guard case .array(let items) = value else {
+            return .failure(GraphQLValues.ValueMismatch(kind: field.kind, value: value, notAList: true))
+        }
+        var converted: [Map] = []
+        converted.reserveCapacity(items.count)
+        for item in items {
+            switch GraphQLValues.output(item, field.kind) {
+            case .success(let map): converted.append(map)
+            case .failure(let mismatch): return .failure(mismatch)
+            }
+        }
+        return .success(.array(converted))
     }
 
     static let id: GraphQLFieldResolve = { source, _, _, _ in (source as? NodeValue).map { Map.string($0.ref.instanceId) } }
@@ -128,10 +140,21 @@ enum GraphQLResolvers {
         }
         switch root {
         case .failed(let failure):
-            throw info.error("the graph could not find the start nodes: \(failure)", code: "GRAPH_UNAVAILABLE",
+            throw info.error(GraphQLFailures.startMessage(failure), code: "GRAPH_UNAVAILABLE",
                              ["reason": .string(failure.description)])
         case .done(let result, _):
             return result
         }
+    }
+}
+
+/// Failure messages shared by the resolvers and the fast answering pass, so both say the same.
+enum GraphQLFailures {
+    static func hopMessage(_ predicate: String, _ failure: ReadModelError) -> String {
+        "the graph could not walk '\(predicate)': \(failure)"
+    }
+
+    static func startMessage(_ failure: ReadModelError) -> String {
+        "the graph could not find the start nodes: \(failure)"
     }
 }

@@ -34,12 +34,19 @@ public struct GraphQLService: Sendable {
     let executor: TraversalExecutor
     let limits: GraphQLLimits
     public let cache: GraphQLSchemaCache
+    /// False makes every answer go through GraphQLSwift's executor: the tests compare the two paths.
+    let answersByWalking: Bool
 
     public init(graph: any GraphStore, executor: TraversalExecutor, limits: GraphQLLimits, cache: GraphQLSchemaCache? = nil) {
+        self.init(graph: graph, executor: executor, limits: limits, cache: cache, answersByWalking: true)
+    }
+
+    init(graph: any GraphStore, executor: TraversalExecutor, limits: GraphQLLimits, cache: GraphQLSchemaCache?, answersByWalking: Bool) {
         snapshots = OntologySnapshots(graph: graph)
         self.executor = executor
         self.limits = limits
         self.cache = cache ?? GraphQLSchemaCache(limits: limits)
+        self.answersByWalking = answersByWalking
     }
 
     public func run(database: String, _ request: GraphQLRequest) async throws(Problem) -> GraphQLResponse {
@@ -49,12 +56,24 @@ public struct GraphQLService: Sendable {
         case .ready(let ready): prepared = ready
         }
         let roots = await traverse(database, prepared.compiled, schema: prepared.ontology)
-        let answered = try await execute(prepared.entry.schema, prepared.document, AnsweringContext(roots: roots), prepared.variables,
-                                         request.operationName)
+        let answered = try await answer(prepared, roots, request.operationName)
         return GraphQLResponse(hasData: answered.data != nil, body: GraphQLResponseWriter.body(
             data: answered.data, errors: sorted(answered.errors + GraphQLResultAssembly.documentErrors(roots)),
             extensions: GraphQLResultAssembly.extensions(prepared.compiled, roots, schemaVersion: prepared.entry.version,
                                                           schemaCalls: prepared.schemaCalls, limits: limits)))
+    }
+
+    /// The answering pass: the fast walk, or GraphQLSwift's executor when the query also asks for introspection.
+    private func answer(_ prepared: Prepared, _ roots: [String: AnsweringContext.Root], _ operationName: String?)
+        async throws(Problem) -> (data: Map?, errors: [GraphQLError]) {
+        if answersByWalking, var answerer = GraphQLAnswerer(model: prepared.entry.model, document: prepared.document, operationName: operationName,
+                                          variables: prepared.variables, roots: roots),
+           let data = answerer.answer() {
+            return (data, answerer.errors)
+        }
+        let answered = try await execute(prepared.entry.schema, prepared.document, AnsweringContext(roots: roots), prepared.variables,
+                                         operationName)
+        return (answered.data, answered.errors)
     }
 
     /// A request ready to run: its plans compiled and within the limits.

@@ -22,15 +22,15 @@ struct SharedTypes {
             "ASC": GraphQLEnumValue(value: "ASC", description: "Smallest first; nodes without the field last."),
             "DESC": GraphQLEnumValue(value: "DESC", description: "Largest first; nodes without the field last."),
         ])
-        let field = GraphQLResolvers.indexStatusField
+        let field = { (name: String) in GraphQLResolvers.indexStatusField { GraphQLIndexStatusFields.output(name, of: $0) } }
         indexStatus = try GraphQLObjectType(name: "IndexStatus", description: "Why a node is not FULL, and how fresh its document is.", fields: [
-            "graphVersion": GraphQLField(type: GraphQLNonNull(GraphQLInt), resolve: field { .int($0.graphVersion) }),
-            "documentVersion": GraphQLField(type: GraphQLInt, resolve: field { $0.documentVersion.map(Map.int) }),
-            "lastIndexedAt": GraphQLField(type: GraphQLScalars.dateTime, resolve: field { $0.lastIndexedAt.map(Map.string) }),
-            "indexAgeSeconds": GraphQLField(type: GraphQLFloat, resolve: field { $0.indexAgeSeconds.map(Map.double) }),
-            "eventId": GraphQLField(type: GraphQLString, resolve: field { $0.eventId.map(Map.string) }),
+            "graphVersion": GraphQLField(type: GraphQLNonNull(GraphQLInt), resolve: field("graphVersion")),
+            "documentVersion": GraphQLField(type: GraphQLInt, resolve: field("documentVersion")),
+            "lastIndexedAt": GraphQLField(type: GraphQLScalars.dateTime, resolve: field("lastIndexedAt")),
+            "indexAgeSeconds": GraphQLField(type: GraphQLFloat, resolve: field("indexAgeSeconds")),
+            "eventId": GraphQLField(type: GraphQLString, resolve: field("eventId")),
             "reason": GraphQLField(type: GraphQLString, description: "stale_document, missing_required_fields, not_projected, documents_unavailable; null when FULL.",
-                                   resolve: field { $0.reason.map { .string($0.rawValue) } }),
+                                   resolve: field("reason")),
             "missingFields": GraphQLField(type: GraphQLNonNull(GraphQLList(GraphQLNonNull(GraphQLString))),
                                           // Lists must be Swift arrays for GraphQLSwift, not `Map.array`.
                                           resolve: { source, _, _, _ in (source as? IndexStatus)?.missingFields.map { Map.string($0) } as [(any Sendable)?]? }),
@@ -91,4 +91,23 @@ struct SharedTypes {
         case .missing: "No document: not projected yet, or the document store could not be read."
         }
     }
+}
+
+/// `IndexStatus`'s fields as GraphQL values, one table for the schema's resolvers and the fast answering pass.
+enum GraphQLIndexStatusFields {
+    /// The value for a resolver: nil when absent (GraphQLSwift refuses `Map.null` from a scalar serializer).
+    static func output(_ name: String, of status: IndexStatus) -> Map? {
+        switch name {
+        case "graphVersion": .int(status.graphVersion)
+        case "documentVersion": status.documentVersion.map(Map.int)
+        case "lastIndexedAt": status.lastIndexedAt.map(Map.string)
+        case "indexAgeSeconds": status.indexAgeSeconds.map(Map.double)
+        case "eventId": status.eventId.map(Map.string)
+        case "reason": status.reason.map { .string($0.rawValue) }
+        case "missingFields": .array(status.missingFields.map(Map.string))
+        default: nil
+        }
+    }
+
+    static func value(_ name: String, of status: IndexStatus) -> Map { output(name, of: status) ?? .null }
 }

@@ -59,6 +59,10 @@ enum GraphQLValues {
     struct ValueMismatch: Error {
         let kind: GraphQLModel.ScalarKind
         let value: JSONValue
-        var message: String { "the stored value \(JSONWriter.string(value).prefix(80)) is not a \(kind.rawValue)" }
+        var notAList = false
+        var message: String {
+            notAList ? "the stored value \(JSONWriter.string(value).prefix(80)) is not a list"
+                : "the stored value \(JSONWriter.string(value).prefix(80)) is not a \(kind.rawValue)"
+        }
     }
 }
