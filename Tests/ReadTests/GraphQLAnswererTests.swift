@@ -80,4 +80,20 @@ final class GraphQLAnswererTests: GraphQLTestCase {
         XCTAssertEqual(mixed.body["data"]?["__schema"]?["queryType"]?["name"], "Query")
         XCTAssertEqual(mixed.body["data"]?["Customer"]?.arrayValue?.count, 2)
     }
+
+    func testARememberedQueryIsValidatedAgainAfterTheSchemaChanges() async throws {
+        let text = "{ Customer { name age } }"
+        let before = try await query(text)
+        XCTAssertTrue(before.hasData)
+        let again = try await query(text)
+        XCTAssertEqual(again.body["data"], before.body["data"], "the remembered document answers the same")
+
+        try await defineClass(["id": "Customer", "label": "Customer", "properties": [
+            ["name": "customer_id", "type": "string", "label": "ID", "primary_key": true],
+            ["name": "name", "type": "string", "label": "Name", "required": true],
+        ]], version: 2)
+        let after = try await query(text)
+        XCTAssertFalse(after.hasData, "age is gone from the schema: the query no longer validates")
+        XCTAssertTrue(errors(after.body).contains { $0["message"]?.stringValue?.contains("age") == true }, "\(after.body)")
+    }
 }

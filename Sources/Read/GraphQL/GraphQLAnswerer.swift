@@ -19,6 +19,9 @@ struct GraphQLAnswerer {
     let variables: [String: Map]
     let roots: [String: AnsweringContext.Root]
     private(set) var errors: [GraphQLError] = []
+    /// Field collection depends only on the runtime type and the position in the query, not on the node:
+    /// done once per (type, key path), not once per object.
+    private var collected: [String: OrderedDictionary<String, [Field]>] = [:]
 
     init?(model: GraphQLModel, document: Document, operationName: String?, variables: [String: Map],
           roots: [String: AnsweringContext.Root]) {
@@ -85,7 +88,7 @@ struct GraphQLAnswerer {
     private mutating func object(_ node: ResolvedNode, _ parents: [Field], _ path: [IndexPathValue], keyPath: String, _ walk: Walk) -> Map {
         guard let type = model[classId: node.node.ref.classId] else { return .null }
         var out = OrderedDictionary<String, Map>()
-        for (key, asts) in collect(typeName: type.typeName, parents.compactMap(\.selectionSet)) {
+        for (key, asts) in collectOnce(typeName: type.typeName, keyPath: keyPath, parents) {
             let name = asts[0].name.value
             let fieldPath = path + [.key(key)]
             switch name {
@@ -94,7 +97,7 @@ struct GraphQLAnswerer {
             case "_class": out[key] = .string(node.node.ref.classId)
             case "_version": out[key] = .int(node.node.version)
             case "_dataStatus": out[key] = .string(node.status.rawValue)
-            case "_indexStatus": out[key] = indexStatus(node.indexStatus, asts)
+            case "_indexStatus": out[key] = indexStatus(node.indexStatus, asts, keyPath: keyPath + "." + key)
             default:
                 switch type.field(named: name) {
                 case .property(let field)?:
@@ -132,9 +135,9 @@ struct GraphQLAnswerer {
         return .array(targets.enumerated().map { object($1, asts, path + [.index($0)], keyPath: keyPath, walk) })
     }
 
-    private func indexStatus(_ status: IndexStatus, _ parents: [Field]) -> Map {
+    private mutating func indexStatus(_ status: IndexStatus, _ parents: [Field], keyPath: String) -> Map {
         var out = OrderedDictionary<String, Map>()
-        for (key, asts) in collect(typeName: "IndexStatus", parents.compactMap(\.selectionSet)) {
+        for (key, asts) in collectOnce(typeName: "IndexStatus", keyPath: keyPath, parents) {
             let name = asts[0].name.value
             out[key] = name == "__typename" ? .string("IndexStatus") : GraphQLIndexStatusFields.value(name, of: status)
         }
@@ -142,6 +145,14 @@ struct GraphQLAnswerer {
     }
 
     // MARK: Field collection (GraphQL spec, CollectFields)
+
+    private mutating func collectOnce(typeName: String, keyPath: String, _ parents: [Field]) -> OrderedDictionary<String, [Field]> {
+        let cacheKey = typeName + "|" + keyPath
+        if let known = collected[cacheKey] { return known }
+        let fields = collect(typeName: typeName, parents.compactMap(\.selectionSet))
+        collected[cacheKey] = fields
+        return fields
+    }
 
     private func collect(typeName: String, _ selectionSets: [SelectionSet]) -> OrderedDictionary<String, [Field]> {
         var fields = OrderedDictionary<String, [Field]>()

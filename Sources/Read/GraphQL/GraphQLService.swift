@@ -36,6 +36,7 @@ public struct GraphQLService: Sendable {
     public let cache: GraphQLSchemaCache
     /// False makes every answer go through GraphQLSwift's executor: the tests compare the two paths.
     let answersByWalking: Bool
+    private let validated = ValidatedDocuments()
 
     public init(graph: any GraphStore, executor: TraversalExecutor, limits: GraphQLLimits, cache: GraphQLSchemaCache? = nil) {
         self.init(graph: graph, executor: executor, limits: limits, cache: cache, answersByWalking: true)
@@ -106,18 +107,26 @@ public struct GraphQLService: Sendable {
         }
         let (entry, ontology, schemaCalls) = try await schema(database)
 
+        let known = validated.document(schemaVersion: entry.version, query: request.query)
         let document: Document
-        do {
-            document = try parse(source: Source(body: request.query, name: "GraphQL request"))
-        } catch {
-            return refused([error as? GraphQLError ?? GraphQLError(message: "\(error)")])
+        if let known {
+            document = known
+        } else {
+            do {
+                document = try parse(source: Source(body: request.query, name: "GraphQL request"))
+            } catch {
+                return refused([error as? GraphQLError ?? GraphQLError(message: "\(error)")])
+            }
         }
         if request.queriesOnly, let operation = Self.operation(document, named: request.operationName), operation.operation != .query {
             throw Problem(status: 405, code: "method_not_allowed", detail: "only queries may be sent with GET; send \(operation.operation.rawValue)s with POST",
                           extensions: ["allow": ["POST"]])
         }
-        let invalid = validate(schema: entry.schema, ast: document)
-        guard invalid.isEmpty else { return refused(invalid) }
+        if known == nil {
+            let invalid = validate(schema: entry.schema, ast: document)
+            guard invalid.isEmpty else { return refused(invalid) }
+            validated.remember(document, schemaVersion: entry.version, query: request.query)
+        }
         let variables = request.variables.mapValues(GraphQLValues.map)
 
         let recorder = QueryPlanRecorder()
