@@ -123,4 +123,23 @@ final class GraphHopTests: ReadModelTestCase {
         XCTAssertEqual(capped.edges.count, 100)
         XCTAssertTrue(capped.truncated)
     }
+
+    func testAForwardHopFromKnownVersionsFollowsTheEdgesOfThoseVersions() async throws {
+        try await write(node("Product/p1", 1), node("Product/p2", 1))
+        try await write(node("Order/o1", 1, edges: [("contains", "Product/p1")]))
+        try await write(node("Order/o1", 2, edges: [("contains", "Product/p2")]))
+
+        let current = try await graph.expand(db, from: [ref("Order/o1")], versions: [2], predicate: "contains", direction: .forward,
+                                             targetClass: nil, filters: [], limit: 10)
+        XCTAssertEqual(current.nodes.map(\.ref.instanceId), ["p2"])
+        let older = try await graph.expand(db, from: [ref("Order/o1")], versions: [1], predicate: "contains", direction: .forward,
+                                           targetClass: nil, filters: [], limit: 10)
+        XCTAssertEqual(older.edges, [], "the edges of version 1 were replaced")
+        let repeated = try await graph.expand(db, from: [ref("Order/o1"), ref("Order/o1")], versions: [2, 1], predicate: "contains",
+                                              direction: .forward, targetClass: nil, filters: [], limit: 10)
+        XCTAssertEqual(repeated.nodes.map(\.ref.instanceId), ["p2"], "a repeated start keeps its first version")
+        let reverse = try await graph.expand(db, from: [ref("Product/p2")], versions: [7], predicate: "contains", direction: .reverse,
+                                             targetClass: nil, filters: [], limit: 10)
+        XCTAssertEqual(reverse.nodes.map(\.ref.description), ["Order/o1"], "reverse, the owner is the node reached: versions do not apply")
+    }
 }

@@ -59,12 +59,12 @@ final class InstrumentedGraphStore: GraphStore {
         if failFind { throw .unavailable("the graph stopped answering (test)") }
         return try await base.findNodes(database, classId: classId, filters: filters, order: order, limit: limit, offset: offset)
     }
-    func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection, targetClass: String?,
+    func expand(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection, targetClass: String?,
                 filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
         count("expand")
         if failHops || failPredicates.contains(predicate) { throw .unavailable("the graph stopped answering (test)") }
-        return try await base.expand(database, from: from, predicate: predicate, direction: direction, targetClass: targetClass,
-                                     filters: filters, limit: limit)
+        return try await base.expand(database, from: from, versions: versions, predicate: predicate, direction: direction,
+                                     targetClass: targetClass, filters: filters, limit: limit)
     }
 }
 

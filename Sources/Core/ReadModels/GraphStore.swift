@@ -166,8 +166,10 @@ public protocol GraphStore: Sendable {
     func findNodes(_ database: String, classId: String, filters: [GraphFilter], order: [GraphOrder], limit: Int, offset: Int)
         async throws(ReadModelError) -> [GraphNode]
     /// One hop from `from` along `predicate` in `direction` to live nodes of `targetClass` (nil: any) that match
-    /// every filter, at most `limit` edges, in one round trip.
-    func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
+    /// every filter, at most `limit` edges, in one round trip. `versions` (one per start node) are the versions
+    /// the caller read the start nodes at: a forward hop then follows the edges of exactly those versions —
+    /// consistent with the nodes as reported, and no lookup of each start node; nil follows the current ones.
+    func expand(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection,
                 targetClass: String?, filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop
 }
 
@@ -178,10 +180,17 @@ extension GraphStore {
         try await findNodes(database, classId: classId, filters: filters, order: [], limit: limit, offset: offset)
     }
 
+    /// One hop from the start nodes' current versions.
+    public func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
+                       targetClass: String?, filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
+        try await expand(database, from: from, versions: nil, predicate: predicate, direction: direction, targetClass: targetClass,
+                         filters: filters, limit: limit)
+    }
+
     /// One hop with no condition on the nodes reached.
     public func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
                        targetClass: String?, limit: Int) async throws(ReadModelError) -> GraphHop {
-        try await expand(database, from: from, predicate: predicate, direction: direction, targetClass: targetClass,
+        try await expand(database, from: from, versions: nil, predicate: predicate, direction: direction, targetClass: targetClass,
                          filters: [], limit: limit)
     }
 }

@@ -27,7 +27,8 @@ public struct TraversalExecutor: Sendable {
         var frontier = plan.hops.map { (hop: $0, sources: state.result.roots) }
         var depth = 1
         while !frontier.isEmpty {
-            let walked = await expandAll(database, frontier, edgeBudget: state.edgeBudget)
+            let walked = await expandAll(database, frontier.map { ($0.hop, $0.sources, state.versions(of: $0.sources)) },
+                                         edgeBudget: state.edgeBudget)
             state.result.calls.graph += walked.count
             var next: [(hop: HopPlan, sources: [NodeRef])] = []
             var added: [GraphNode] = []
@@ -82,12 +83,14 @@ public struct TraversalExecutor: Sendable {
     }
 
     /// Every hop of a level at once; each may walk at most its own limit or the edges left, whichever is less.
-    private func expandAll(_ database: String, _ frontier: [(hop: HopPlan, sources: [NodeRef])], edgeBudget: Int) async -> Walked {
+    /// The sources go with the versions they were read at, so each hop follows the edges of those versions.
+    private func expandAll(_ database: String, _ frontier: [(hop: HopPlan, sources: [NodeRef], versions: [Int])], edgeBudget: Int)
+        async -> Walked {
         let graph = self.graph
         return await withTaskGroup(of: (Int, Result<GraphHop, ReadModelError>).self) { group in
-            for (hop, sources) in frontier {
+            for (hop, sources, versions) in frontier {
                 group.addTask {
-                    (hop.id, await Self.walk(hop, from: sources, limit: min(hop.limit, edgeBudget), database, graph))
+                    (hop.id, await Self.walk(hop, from: sources, versions: versions, limit: min(hop.limit, edgeBudget), database, graph))
                 }
             }
             var walked = Walked(budget: edgeBudget)
@@ -108,11 +111,12 @@ public struct TraversalExecutor: Sendable {
     // A typed `do`/`catch` inside a task's closure miscompiles in release builds (Swift 6.3: the task's
     // result came back with a garbage hop id, so a hop's edges vanished). Plain functions are fine.
 
-    private static func walk(_ hop: HopPlan, from sources: [NodeRef], limit: Int, _ database: String,
+    private static func walk(_ hop: HopPlan, from sources: [NodeRef], versions: [Int], limit: Int, _ database: String,
                              _ graph: any GraphStore) async -> Result<GraphHop, ReadModelError> {
         do throws(ReadModelError) {
-            return .success(try await graph.expand(database, from: sources, predicate: hop.predicate, direction: hop.direction,
-                                                   targetClass: hop.targetClass, filters: hop.filters, limit: limit))
+            return .success(try await graph.expand(database, from: sources, versions: versions, predicate: hop.predicate,
+                                                   direction: hop.direction, targetClass: hop.targetClass, filters: hop.filters,
+                                                   limit: limit))
         } catch {
             return .failure(error)
         }

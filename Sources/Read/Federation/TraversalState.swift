@@ -20,6 +20,9 @@ struct TraversalState {
         result.warnings.append(QueryWarning(code: code, detail: detail))
     }
 
+    /// The versions the nodes were read at (every source of a hop is in the answer).
+    func versions(of refs: [NodeRef]) -> [Int] { refs.map { accepted[$0]?.node.version ?? 0 } }
+
     /// Takes the start nodes (up to the node limit) and returns them.
     mutating func accept(_ roots: [GraphNode], depth: Int) -> [GraphNode] {
         var kept: [GraphNode] = []

@@ -21,22 +21,32 @@ import Core
 enum GraphHopSQL {
     /// `targetClass` is the placeholder holding the target class, when one is given; `reachedConditions` are
     /// `GraphFilterSQL` conditions on the `reached` node. Without conditions there are four texts.
-    static func statement(direction: HopDirection, targetClass: String?, reachedConditions: [String]) -> String {
+    /// `startVersions` is the placeholder of the start nodes' versions (forward hops only), when the caller
+    /// knows them.
+    static func statement(direction: HopDirection, startVersions: String? = nil, targetClass: String?, reachedConditions: [String]) -> String {
         let extra = reachedConditions.map { " AND " + $0 }.joined()
         switch direction {
         case .forward:
-            return forward(targetCondition: targetClass.map { " AND edge.to_class = \($0)" } ?? "", reachedConditions: extra)
+            return forward(startVersions: startVersions, targetCondition: targetClass.map { " AND edge.to_class = \($0)" } ?? "",
+                           reachedConditions: extra)
         case .reverse:
             return reverse(targetCondition: targetClass.map { " AND edge.from_class = \($0)" } ?? "", reachedConditions: extra)
         }
     }
 
-    private static func forward(targetCondition: String, reachedConditions: String) -> String {
-        walk(startColumns: ("from_class", "from_id"), targetCondition: targetCondition, reached: """
+    private static func forward(startVersions: String?, targetCondition: String, reachedConditions: String) -> String {
+        // With the start nodes' versions known, an edge is current when it carries its start node's version; without
+        // them, its owner is looked up.
+        let current = startVersions == nil
+            ? """
+              edge.version = (SELECT owner.version FROM graph_nodes owner WHERE owner.database_name = $1
+                                     AND owner.class_id = edge.from_class AND owner.instance_id = edge.from_id)
+              """
+            : "edge.version = start.version"
+        return walk(startColumns: ("from_class", "from_id"), startVersions: startVersions, targetCondition: targetCondition, reached: """
             JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.to_class
                                     AND reached.instance_id = edge.to_id AND NOT reached.deleted
-            WHERE edge.version = (SELECT owner.version FROM graph_nodes owner WHERE owner.database_name = $1
-                                     AND owner.class_id = edge.from_class AND owner.instance_id = edge.from_id)\(reachedConditions)
+            WHERE \(current)\(reachedConditions)
             """)
     }
 
@@ -48,11 +58,14 @@ enum GraphHopSQL {
             WHERE true\(reachedConditions)
             """)
     }
-    private static func walk(startColumns: (class: String, id: String), targetCondition: String, reached: String) -> String {
-        """
+    private static func walk(startColumns: (class: String, id: String), startVersions: String? = nil, targetCondition: String,
+                             reached: String) -> String {
+        let start = startVersions.map { "unnest($2::text[], $3::text[], \($0)::bigint[]) AS start(class_id, instance_id, version)" }
+            ?? "unnest($2::text[], $3::text[]) AS start(class_id, instance_id)"
+        return """
         SELECT * FROM (
             SELECT edge.from_class, edge.from_id, edge.to_class, edge.to_id, reached.version, reached.fields::text AS fields
-            FROM unnest($2::text[], $3::text[]) AS start(class_id, instance_id)
+            FROM \(start)
             JOIN graph_edges edge ON edge.database_name = $1 AND edge.\(startColumns.class) = start.class_id
                                  AND edge.\(startColumns.id) = start.instance_id AND edge.predicate = $4\(targetCondition)
         \(reached)

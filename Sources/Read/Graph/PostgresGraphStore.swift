@@ -118,18 +118,25 @@ public struct PostgresGraphStore: GraphStore {
 
     // MARK: Hops
 
-    public func expand(_ database: String, from: [NodeRef], predicate: String, direction: HopDirection,
+    public func expand(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection,
                        targetClass: String?, filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
-        let start = Self.unique(from)
+        var firstSeen = Set<NodeRef>()
+        let kept = from.indices.filter { firstSeen.insert(from[$0]).inserted }
+        let start = kept.map { from[$0] }
         let limit = max(0, limit)
         guard !start.isEmpty else { return GraphHop(edges: [], nodes: [], truncated: false) }
         var parameters = SQLParameters([
             .text(database), PostgresArrayLiteral.text(start.map(\.classId)), PostgresArrayLiteral.text(start.map(\.instanceId)),
             .text(predicate), .int(Int64(limit) + 1),
         ])
+        // Only a forward hop reads the start nodes' versions: reverse, the owner of an edge is the node reached.
+        let startVersions = versions.flatMap { versions in
+            direction == .forward && versions.count == from.count ? parameters.bind(PostgresArrayLiteral.integers(kept.map { versions[$0] })) : nil
+        }
         let targetPlaceholder = targetClass.map { parameters.bind(.text($0)) }
         let conditions = filters.map { GraphFilterSQL.condition($0, &parameters, columns: .init(table: "reached")) }
-        let statement = GraphHopSQL.statement(direction: direction, targetClass: targetPlaceholder, reachedConditions: conditions)
+        let statement = GraphHopSQL.statement(direction: direction, startVersions: startVersions, targetClass: targetPlaceholder,
+                                              reachedConditions: conditions)
         let rows = try await query(statement, parameters.values)
 
         var walked: [(edge: GraphEdge, node: GraphNode)] = []
