@@ -29,7 +29,8 @@ public struct JSONStreamWriter {
         started[started.count - 1] = false
     }
 
-    public mutating func value(_ value: JSONValue) { element { JSONWriter.write(value, into: &$0) } }
+    /// A tree value, its objects in their own order (an answer's member order carries no meaning).
+    public mutating func value(_ value: JSONValue) { element { JSONWriter.write(value, into: &$0, sortKeys: false) } }
     public mutating func string(_ text: String) { element { JSONWriter.writeString(text, into: &$0) } }
     public mutating func number(_ value: Int) { element { $0.append(contentsOf: String(value).utf8) } }
     public mutating func number(_ value: Double) { element { JSONWriter.writeNumber(value, into: &$0) } }

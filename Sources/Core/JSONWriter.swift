@@ -12,7 +12,9 @@ public enum JSONWriter {
         String(decoding: bytes(value), as: UTF8.self)
     }
 
-    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    /// `sortKeys: false` writes objects in the dictionary's own order: for answers to clients, where the
+    /// order carries no meaning and sorting every object of every document costs more than writing it.
+    public static func write(_ value: JSONValue, into out: inout [UInt8], sortKeys: Bool = true) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -22,17 +24,24 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(item, into: &out)
+                write(item, into: &out, sortKeys: sortKeys)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            // Sorting the pairs, not the keys, saves a hash lookup per member; the order is the same.
-            for (i, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(member.key, into: &out)
+            var first = true
+            func member(_ key: String, _ value: JSONValue) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(member.value, into: &out)
+                write(value, into: &out, sortKeys: sortKeys)
+            }
+            if sortKeys {
+                // Sorting the pairs, not the keys, saves a hash lookup per member; the order is the same.
+                for (key, value) in members.sorted(by: { $0.key < $1.key }) { member(key, value) }
+            } else {
+                for (key, value) in members { member(key, value) }
             }
             out.append(UInt8(ascii: "}"))
         }

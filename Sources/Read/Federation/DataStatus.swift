@@ -30,15 +30,17 @@ public struct IndexStatus: Sendable, Equatable {
     public let reason: Reason?
     public let missingFields: [String]
 
-    public var json: JSONValue {
-        var object: [String: JSONValue] = ["graph_version": .number(Double(graphVersion))]
-        if let documentVersion { object["document_version"] = .number(Double(documentVersion)) }
-        if let lastIndexedAt { object["last_indexed_at"] = .string(lastIndexedAt) }
-        if let indexAgeSeconds { object["index_age_seconds"] = .number((indexAgeSeconds * 1000).rounded() / 1000) }
-        if let eventId { object["event_id"] = .string(eventId) }
-        if let reason { object["reason"] = .string(reason.rawValue) }
-        if !missingFields.isEmpty { object["missing_fields"] = .array(missingFields.map(JSONValue.string)) }
-        return .object(object)
+    /// Written straight into an answer (the graph-query route's `index_status`).
+    public func write(into out: inout JSONStreamWriter) {
+        out.object { out in
+            out.key("graph_version"); out.number(graphVersion)
+            if let documentVersion { out.key("document_version"); out.number(documentVersion) }
+            if let lastIndexedAt { out.key("last_indexed_at"); out.string(lastIndexedAt) }
+            if let indexAgeSeconds { out.key("index_age_seconds"); out.number((indexAgeSeconds * 1000).rounded() / 1000) }
+            if let eventId { out.key("event_id"); out.string(eventId) }
+            if let reason { out.key("reason"); out.string(reason.rawValue) }
+            if !missingFields.isEmpty { out.member("missing_fields", .array(missingFields.map(JSONValue.string))) }
+        }
     }
 }
 

@@ -78,8 +78,9 @@ struct GraphQueryResponse {
             out.key("depth"); out.number(resolved.depth)
             out.key("data_status"); out.string(resolved.status.rawValue)
             out.key("version"); out.number(resolved.node.version)
-            out.member("index_status", resolved.indexStatus.json)
-            out.member("display", display(resolved))
+            out.key("index_status")
+            resolved.indexStatus.write(into: &out)
+            writeDisplay(resolved, into: &out)
             if request.includeDocuments { out.member("data", resolved.document?.data ?? .null) }
             if request.includeProvenance { out.member("provenance", provenance(resolved)) }
         }
@@ -97,10 +98,14 @@ struct GraphQueryResponse {
     }
 
     /// What a UI shows for the node: its primary key and a name, from the document or else the graph.
-    private func display(_ resolved: ResolvedNode) -> JSONValue {
+    private func writeDisplay(_ resolved: ResolvedNode, into out: inout JSONStreamWriter) {
         let data = resolved.document?.data.objectValue ?? resolved.node.fields
         let key = schema.primaryKey(of: resolved.node.ref.classId).flatMap { data[$0.name] } ?? .string(resolved.node.ref.instanceId)
-        return .object(["primary_key": key, "name": data["name"] ?? data["label"] ?? key])
+        out.key("display")
+        out.object { out in
+            out.member("primary_key", key)
+            out.member("name", data["name"] ?? data["label"] ?? key)
+        }
     }
 
     /// Edges as stored (`from --predicate--> to`), whatever direction the hop walked them.

@@ -87,6 +87,12 @@ public struct TraversalExecutor: Sendable {
     private func expandAll(_ database: String, _ frontier: [(hop: HopPlan, sources: [NodeRef], versions: [Int])], edgeBudget: Int)
         async -> Walked {
         let graph = self.graph
+        // A chain (the graph-query route) has one hop per level: a task group would only add a hand-off.
+        if frontier.count == 1, let (hop, sources, versions) = frontier.first {
+            var walked = Walked(budget: edgeBudget)
+            walked.outcomes[hop.id] = await Self.walk(hop, from: sources, versions: versions, limit: min(hop.limit, edgeBudget), database, graph)
+            return walked
+        }
         return await withTaskGroup(of: (Int, Result<GraphHop, ReadModelError>).self) { group in
             for (hop, sources, versions) in frontier {
                 group.addTask {
