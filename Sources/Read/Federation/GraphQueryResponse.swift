@@ -14,11 +14,18 @@ struct GraphQueryResponse {
 
     var bytes: [UInt8] {
         let order = nodeOrder()
+        // Primary keys walk the class's ancestors: once per class, not per node.
+        var primaryKeys: [String: String?] = [:]
+        for ref in order where primaryKeys[ref.classId] == nil {
+            primaryKeys[ref.classId] = .some(schema.primaryKey(of: ref.classId)?.name)
+        }
         var out = JSONStreamWriter(capacity: 512 + order.count * 512)
         out.object { out in
             out.key("nodes")
             out.array { out in
-                for ref in order { if let node = result.nodes[ref] { write(node, into: &out) } }
+                for ref in order {
+                    if let node = result.nodes[ref] { write(node, primaryKey: primaryKeys[ref.classId] ?? nil, into: &out) }
+                }
             }
             out.key("edges")
             out.array { out in
@@ -68,7 +75,7 @@ struct GraphQueryResponse {
         return order
     }
 
-    private func write(_ resolved: ResolvedNode, into out: inout JSONStreamWriter) {
+    private func write(_ resolved: ResolvedNode, primaryKey: String?, into out: inout JSONStreamWriter) {
         let ref = resolved.node.ref
         out.object { out in
             out.key("id"); out.string(ref.description)
@@ -80,7 +87,7 @@ struct GraphQueryResponse {
             out.key("version"); out.number(resolved.node.version)
             out.key("index_status")
             resolved.indexStatus.write(into: &out)
-            writeDisplay(resolved, into: &out)
+            writeDisplay(resolved, primaryKey: primaryKey, into: &out)
             if request.includeDocuments { out.member("data", resolved.document?.data ?? .null) }
             if request.includeProvenance { out.member("provenance", provenance(resolved)) }
         }
@@ -98,9 +105,9 @@ struct GraphQueryResponse {
     }
 
     /// What a UI shows for the node: its primary key and a name, from the document or else the graph.
-    private func writeDisplay(_ resolved: ResolvedNode, into out: inout JSONStreamWriter) {
+    private func writeDisplay(_ resolved: ResolvedNode, primaryKey: String?, into out: inout JSONStreamWriter) {
         let data = resolved.document?.data.objectValue ?? resolved.node.fields
-        let key = schema.primaryKey(of: resolved.node.ref.classId).flatMap { data[$0.name] } ?? .string(resolved.node.ref.instanceId)
+        let key = primaryKey.flatMap { data[$0] } ?? .string(resolved.node.ref.instanceId)
         out.key("display")
         out.object { out in
             out.member("primary_key", key)
