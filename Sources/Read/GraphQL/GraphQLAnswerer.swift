@@ -22,6 +22,8 @@ struct GraphQLAnswerer {
     /// Field collection depends only on the runtime type and the position in the query, not on the node:
     /// done once per (type, key path), not once per object.
     private var collected: [String: OrderedDictionary<String, [Field]>] = [:]
+    /// Each class's fields by GraphQL name, built when the class is first answered.
+    private var fieldsByName: [String: [String: GraphQLModel.Field]] = [:]
 
     init?(model: GraphQLModel, document: Document, operationName: String?, variables: [String: Map],
           roots: [String: AnsweringContext.Root]) {
@@ -48,7 +50,7 @@ struct GraphQLAnswerer {
         var data = OrderedDictionary<String, Map>()
         for (key, asts) in fields {
             let name = asts[0].name.value
-            let path: [IndexPathValue] = [.key(key)]
+            let path = ResponsePath.root.appending(.key(key))
             if name == "__typename" {
                 data[key] = .string("Query")
                 continue
@@ -70,7 +72,7 @@ struct GraphQLAnswerer {
                     data[key] = found.map { object($0, asts, path, keyPath: key, walk) } ?? .null
                 } else {
                     let nodes = result.roots.compactMap { result.nodes[$0] }
-                    data[key] = .array(nodes.enumerated().map { object($1, asts, path + [.index($0)], keyPath: key, walk) })
+                    data[key] = .array(nodes.enumerated().map { object($1, asts, path.appending(.index($0)), keyPath: key, walk) })
                 }
             }
         }
@@ -85,12 +87,12 @@ struct GraphQLAnswerer {
 
     // MARK: Objects
 
-    private mutating func object(_ node: ResolvedNode, _ parents: [Field], _ path: [IndexPathValue], keyPath: String, _ walk: Walk) -> Map {
+    private mutating func object(_ node: ResolvedNode, _ parents: [Field], _ path: ResponsePath, keyPath: String, _ walk: Walk) -> Map {
         guard let type = model[classId: node.node.ref.classId] else { return .null }
         var out = OrderedDictionary<String, Map>()
         for (key, asts) in collectOnce(typeName: type.typeName, keyPath: keyPath, parents) {
             let name = asts[0].name.value
-            let fieldPath = path + [.key(key)]
+            let fieldPath = path.appending(.key(key))
             switch name {
             case "__typename": out[key] = .string(type.typeName)
             case "_id": out[key] = .string(node.node.ref.instanceId)
@@ -99,7 +101,7 @@ struct GraphQLAnswerer {
             case "_dataStatus": out[key] = .string(node.status.rawValue)
             case "_indexStatus": out[key] = indexStatus(node.indexStatus, asts, keyPath: keyPath + "." + key)
             default:
-                switch type.field(named: name) {
+                switch field(named: name, of: type) {
                 case .property(let field)?:
                     switch GraphQLResolvers.propertyValue(node, field) {
                     case .success(let value): out[key] = value
@@ -118,7 +120,7 @@ struct GraphQLAnswerer {
     }
 
     private mutating func relationship(_ field: GraphQLModel.RelationshipField, from node: ResolvedNode, _ asts: [Field],
-                                       _ path: [IndexPathValue], keyPath: String, _ walk: Walk) -> Map {
+                                       _ path: ResponsePath, keyPath: String, _ walk: Walk) -> Map {
         guard let hop = walk.hopIds[keyPath] else {
             errors.append(error("internal error: no plan for this field", "INTERNAL_ERROR", asts, path))
             return .null
@@ -132,7 +134,7 @@ struct GraphQLAnswerer {
         guard field.isList else {
             return targets.first.map { object($0, asts, path, keyPath: keyPath, walk) } ?? .null
         }
-        return .array(targets.enumerated().map { object($1, asts, path + [.index($0)], keyPath: keyPath, walk) })
+        return .array(targets.enumerated().map { object($1, asts, path.appending(.index($0)), keyPath: keyPath, walk) })
     }
 
     private mutating func indexStatus(_ status: IndexStatus, _ parents: [Field], keyPath: String) -> Map {
@@ -142,6 +144,13 @@ struct GraphQLAnswerer {
             out[key] = name == "__typename" ? .string("IndexStatus") : GraphQLIndexStatusFields.value(name, of: status)
         }
         return .dictionary(out)
+    }
+
+    private mutating func field(named name: String, of type: GraphQLModel.ClassType) -> GraphQLModel.Field? {
+        if let known = fieldsByName[type.typeName] { return known[name] }
+        let byName = Dictionary(type.fields.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        fieldsByName[type.typeName] = byName
+        return byName[name]
     }
 
     // MARK: Field collection (GraphQL spec, CollectFields)
@@ -207,10 +216,35 @@ struct GraphQLAnswerer {
         (value as? BooleanValue).map { .bool($0.value) }
     }
 
-    private func error(_ message: String, _ code: String, _ asts: [Field], _ path: [IndexPathValue],
+    private func error(_ message: String, _ code: String, _ asts: [Field], _ path: ResponsePath,
                        _ extensions: [String: Map] = [:]) -> GraphQLError {
         var all = extensions
         all["code"] = .string(code)
-        return GraphQLError(message: message, nodes: asts, path: IndexPath(path), extensions: all)
+        return GraphQLError(message: message, nodes: asts, path: IndexPath(path.elements), extensions: all)
+    }
+
+    /// A response path that shares its prefix with its parent's: one allocation per step instead of copying
+    /// the whole path for every object, since only an error ever reads it.
+    final class ResponsePath: Sendable {
+        static let root = ResponsePath(parent: nil, element: nil)
+        private let parent: ResponsePath?
+        private let element: IndexPathValue?
+
+        private init(parent: ResponsePath?, element: IndexPathValue?) {
+            self.parent = parent
+            self.element = element
+        }
+
+        func appending(_ element: IndexPathValue) -> ResponsePath { ResponsePath(parent: self, element: element) }
+
+        var elements: [IndexPathValue] {
+            var reversed: [IndexPathValue] = []
+            var current: ResponsePath? = self
+            while let step = current, let element = step.element {
+                reversed.append(element)
+                current = step.parent
+            }
+            return reversed.reversed()
+        }
     }
 }
