@@ -96,4 +96,17 @@ final class GraphQLAnswererTests: GraphQLTestCase {
         XCTAssertFalse(after.hasData, "age is gone from the schema: the query no longer validates")
         XCTAssertTrue(errors(after.body).contains { $0["message"]?.stringValue?.contains("age") == true }, "\(after.body)")
     }
+
+    func testRememberedPlansFollowTheVariables() async throws {
+        let text = "query($min: Long) { Customer(filter: {age: {gte: $min}}, orderBy: [{field: name}]) { name } }"
+        func names(_ min: Int) async throws -> JSONValue? {
+            try await query(text, variables: ["min": .number(Double(min))]).body["data"]?["Customer"]
+        }
+        let older = try await names(35)
+        XCTAssertEqual(older, [["name": "Bob"]])
+        let everyone = try await names(0)
+        XCTAssertEqual(everyone, [["name": "Ann"], ["name": "Bob"]])
+        let olderAgain = try await names(35)
+        XCTAssertEqual(olderAgain, [["name": "Bob"]])
+    }
 }

@@ -36,7 +36,7 @@ public struct GraphQLService: Sendable {
     public let cache: GraphQLSchemaCache
     /// False makes every answer go through GraphQLSwift's executor: the tests compare the two paths.
     let answersByWalking: Bool
-    private let validated = ValidatedDocuments()
+    private let preparedQueries = PreparedQueries()
 
     public init(graph: any GraphStore, executor: TraversalExecutor, limits: GraphQLLimits, cache: GraphQLSchemaCache? = nil) {
         self.init(graph: graph, executor: executor, limits: limits, cache: cache, answersByWalking: true)
@@ -107,7 +107,7 @@ public struct GraphQLService: Sendable {
         }
         let (entry, ontology, schemaCalls) = try await schema(database)
 
-        let known = validated.document(schemaVersion: entry.version, query: request.query)
+        let known = preparedQueries.document(schemaVersion: entry.version, query: request.query)
         let document: Document
         if let known {
             document = known
@@ -125,9 +125,13 @@ public struct GraphQLService: Sendable {
         if known == nil {
             let invalid = validate(schema: entry.schema, ast: document)
             guard invalid.isEmpty else { return refused(invalid) }
-            validated.remember(document, schemaVersion: entry.version, query: request.query)
+            preparedQueries.remember(document, schemaVersion: entry.version, query: request.query)
         }
         let variables = request.variables.mapValues(GraphQLValues.map)
+        if let compiled = preparedQueries.plan(schemaVersion: entry.version, request) {
+            return .ready(Prepared(entry: entry, ontology: ontology, schemaCalls: schemaCalls, document: document, variables: variables,
+                                   compiled: compiled))
+        }
 
         let recorder = QueryPlanRecorder()
         let planned = try await execute(entry.schema, document, PlanningContext(recorder: recorder), variables, request.operationName)
@@ -145,6 +149,7 @@ public struct GraphQLService: Sendable {
             return refused(overBudget, extensions: GraphQLResultAssembly.extensions(compiled, [:], schemaVersion: entry.version,
                                                                                       schemaCalls: schemaCalls, limits: limits))
         }
+        preparedQueries.remember(compiled, schemaVersion: entry.version, request)
         return .ready(Prepared(entry: entry, ontology: ontology, schemaCalls: schemaCalls, document: document, variables: variables, compiled: compiled))
     }
 
