@@ -42,8 +42,10 @@ struct Serve: ParsableCommand {
         SystemRoutes.register(on: router, readiness: readiness)
         if deliveryConfig.roles.contains(.gateway) {
             WriteAPI.register(on: router, write: storage.write, limits: config.limits)
-            ReadAPI.register(on: router, graph: PostgresGraphStore(client: storage.client),
-                             documents: PostgresDocumentStore(client: storage.client), limits: config.limits)
+            // The embedded read models share one database, so the graph's hops can bring the documents along.
+            let graph = PostgresGraphStore(client: storage.client)
+            ReadAPI.register(on: router, graph: graph, documents: PostgresDocumentStore(client: storage.client),
+                             hopsWithDocuments: graph, limits: config.limits)
             AdminRoutes.register(on: router, deadLetters: delivery.deadLetters, bus: delivery.bus,
                                  commands: CommandProgressReporter(store: storage.write.statuses))
         }

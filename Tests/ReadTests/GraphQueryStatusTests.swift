@@ -123,3 +123,4 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
         XCTAssertEqual(afterChange["calls"]?["schema"], 2)
     }
 }
+

@@ -7,11 +7,17 @@ import Drivers
 /// Person -knows-> Person (n:m), Person -works_at-> Company (n:1), Company -located_in-> City (n:1, inverse
 /// "hosts"). `knows` has a cycle a → b → c → a, and a → c.
 class GraphQueryTestCase: ReadModelTestCase {
+    /// Documents by a call to the document store per level.
     var engine: GraphQueryEngine!
+    /// Documents brought by the hops, as `spice serve` reads the embedded read models: every default query
+    /// runs on both, and the two answers must agree.
+    var joinedEngine: GraphQueryEngine!
 
     override func setUp() async throws {
         try await super.setUp()
         engine = GraphQueryEngine(snapshots: OntologySnapshots(graph: graph), executor: TraversalExecutor(graph: graph, documents: documents))
+        joinedEngine = GraphQueryEngine(snapshots: OntologySnapshots(graph: graph),
+                                        executor: TraversalExecutor(graph: graph, documents: documents, hopsWithDocuments: graph))
         let person = OntologyClass(id: "Person", label: "Person", properties: [
             Property(name: "person_id", type: .string, label: "Id", required: true, primaryKey: true),
             Property(name: "name", type: .string, label: "Name", required: true),
@@ -55,9 +61,36 @@ class GraphQueryTestCase: ReadModelTestCase {
         }
     }
 
-    func query(_ body: JSONValue, engine: GraphQueryEngine? = nil) async throws -> JSONValue {
+    func query(_ body: JSONValue, engine: GraphQueryEngine? = nil, file: StaticString = #filePath, line: UInt = #line) async throws -> JSONValue {
         let request = try GraphQueryRequest(json: body.objectValue!, branchParameter: nil)
-        return try JSONParser.parse(try await (engine ?? self.engine).run(db, request))
+        let answer = try JSONParser.parse(try await (engine ?? self.engine).run(db, request))
+        if engine == nil {
+            let joined = try JSONParser.parse(try await joinedEngine.run(db, request))
+            XCTAssertEqual(Self.comparable(joined), Self.comparable(answer), "documents brought by the hops answer the same", file: file, line: line)
+        }
+        return answer
+    }
+
+    /// An answer without what legitimately differs between runs and engines: the clock and the calls made.
+    private static func comparable(_ answer: JSONValue) -> JSONValue {
+        guard var object = answer.objectValue else { return answer }
+        object["as_of"] = nil
+        object["calls"] = nil
+        object["index_summary"] = object["index_summary"].map { summary -> JSONValue in
+            var summary = summary.objectValue ?? [:]
+            summary["max_index_age_seconds"] = nil
+            return .object(summary)
+        }
+        object["nodes"] = object["nodes"]?.arrayValue.map { nodes in
+            .array(nodes.map { node -> JSONValue in
+                var node = node.objectValue ?? [:]
+                var index = node["index_status"]?.objectValue ?? [:]
+                index["index_age_seconds"] = nil
+                node["index_status"] = .object(index)
+                return .object(node)
+            })
+        }
+        return .object(object)
     }
 
     /// The problem a query is refused with.

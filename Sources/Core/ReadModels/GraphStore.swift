@@ -194,3 +194,13 @@ extension GraphStore {
                          filters: [], limit: limit)
     }
 }
+
+/// Hops that bring the documents of the nodes they reach in the same round trip: for a graph and a document
+/// index in one database (the embedded read models). Given one, the federation takes each level's documents
+/// from its hops instead of a document call per level; the answers are the same. A reached node's `fields`
+/// may be left empty when its document is returned (the document holds them).
+public protocol HopsWithDocuments: Sendable {
+    func expandWithDocuments(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection,
+                             targetClass: String?, filters: [GraphFilter], limit: Int)
+        async throws(ReadModelError) -> (hop: GraphHop, documents: [NodeRef: InstanceDocument])
+}

@@ -45,12 +45,16 @@ public struct PostgresDocumentStore: DocumentStore {
         documents.reserveCapacity(rows.count)
         for row in rows {
             let ref = try row.nodeRef(classColumn: "class_id", idColumn: "instance_id")
-            documents[ref] = InstanceDocument(
-                ref: ref, version: try row.requiredInt("version"), data: try row.json("data"), deleted: false,
-                eventId: try row.required("event_id"), createdAt: try row.required("created_at"),
-                updatedAt: try row.required("updated_at"))
+            documents[ref] = try Self.document(ref, row, versionColumn: "version", dataColumn: "data")
         }
         return documents
+    }
+
+    /// A live document from a row that selected its columns (also the graph's hops that join documents).
+    static func document(_ ref: NodeRef, _ row: PostgresRow, versionColumn: String, dataColumn: String) throws(ReadModelError) -> InstanceDocument {
+        InstanceDocument(ref: ref, version: try row.requiredInt(versionColumn), data: try row.json(dataColumn), deleted: false,
+                         eventId: try row.required("event_id"), createdAt: try row.required("created_at"),
+                         updatedAt: try row.required("updated_at"))
     }
 
     public func count(_ database: String) async throws(ReadModelError) -> Int {

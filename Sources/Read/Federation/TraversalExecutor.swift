@@ -4,15 +4,21 @@ import Core
 /// concurrently, one graph call each, and the nodes a level adds get their documents in one call that
 /// overlaps the next level's hops. Nothing is ever fetched per node.
 ///
+/// With `hopsWithDocuments` (the graph and the documents in one database), the hops bring their nodes'
+/// documents themselves: the levels below the start make no document call, and the last level's documents
+/// no longer wait for a round trip of their own.
+///
 /// Failures: the start nodes' call failing throws; a hop failing is recorded (its sub-hops are skipped) and
 /// the rest answers; a document call failing leaves its level's nodes MISSING with a warning.
 public struct TraversalExecutor: Sendable {
     let graph: any GraphStore
     let documents: any DocumentStore
+    let hopsWithDocuments: (any HopsWithDocuments)?
 
-    public init(graph: any GraphStore, documents: any DocumentStore) {
+    public init(graph: any GraphStore, documents: any DocumentStore, hopsWithDocuments: (any HopsWithDocuments)? = nil) {
         self.graph = graph
         self.documents = documents
+        self.hopsWithDocuments = hopsWithDocuments
     }
 
     public func run(_ database: String, _ plan: TraversalPlan, schema: OntologySchema) async throws(ReadModelError) -> TraversalResult {
@@ -27,24 +33,28 @@ public struct TraversalExecutor: Sendable {
         var frontier = plan.hops.map { (hop: $0, sources: state.result.roots) }
         var depth = 1
         while !frontier.isEmpty {
+            let joined = plan.includeDocuments ? hopsWithDocuments : nil
             let walked = await expandAll(database, frontier.map { ($0.hop, $0.sources, state.versions(of: $0.sources)) },
-                                         edgeBudget: state.edgeBudget)
+                                         edgeBudget: state.edgeBudget, joined: joined)
             state.result.calls.graph += walked.count
             var next: [(hop: HopPlan, sources: [NodeRef])] = []
             var added: [GraphNode] = []
+            var broughtDocuments: [NodeRef: InstanceDocument] = [:]
             for (hop, _) in frontier {
                 guard let outcome = walked[hop.id] else { continue }
                 switch outcome {
                 case .failure(let error):
                     state.result.hopFailures[hop.id] = error
                     state.warn("hop_failed", "hop \(hop.id) (\(hop.predicate)) failed: \(error)")
-                case .success(let hopResult):
+                case .success(let (hopResult, documents)):
+                    broughtDocuments.merge(documents) { first, _ in first }
                     let reached = state.keep(hopResult, of: hop, depth: depth, budgetAtStart: walked.budget, added: &added)
                     next += hop.hops.map { (hop: $0, sources: reached) }
                 }
             }
-            let fetch = DocumentFetch(depth: depth, nodes: added,
-                                      task: fetchDocuments(database, added, plan.includeDocuments, &state.result.calls))
+            let fetch = joined == nil
+                ? DocumentFetch(depth: depth, nodes: added, task: fetchDocuments(database, added, plan.includeDocuments, &state.result.calls))
+                : DocumentFetch(depth: depth, nodes: added, task: nil, brought: broughtDocuments)
             fetches.append(fetch)
             frontier = next.filter { !$0.sources.isEmpty }
             depth += 1
@@ -75,28 +85,32 @@ public struct TraversalExecutor: Sendable {
         }
     }
 
+    /// A hop's edges and nodes, and the documents it brought (none without `hopsWithDocuments`).
+    typealias HopOutcome = Result<(GraphHop, [NodeRef: InstanceDocument]), ReadModelError>
+
     private struct Walked {
-        var outcomes: [Int: Result<GraphHop, ReadModelError>] = [:]
+        var outcomes: [Int: HopOutcome] = [:]
         let budget: Int
         var count: Int { outcomes.count }
-        subscript(id: Int) -> Result<GraphHop, ReadModelError>? { outcomes[id] }
+        subscript(id: Int) -> HopOutcome? { outcomes[id] }
     }
 
     /// Every hop of a level at once; each may walk at most its own limit or the edges left, whichever is less.
     /// The sources go with the versions they were read at, so each hop follows the edges of those versions.
-    private func expandAll(_ database: String, _ frontier: [(hop: HopPlan, sources: [NodeRef], versions: [Int])], edgeBudget: Int)
-        async -> Walked {
+    private func expandAll(_ database: String, _ frontier: [(hop: HopPlan, sources: [NodeRef], versions: [Int])], edgeBudget: Int,
+                           joined: (any HopsWithDocuments)?) async -> Walked {
         let graph = self.graph
         // A chain (the graph-query route) has one hop per level: a task group would only add a hand-off.
         if frontier.count == 1, let (hop, sources, versions) = frontier.first {
             var walked = Walked(budget: edgeBudget)
-            walked.outcomes[hop.id] = await Self.walk(hop, from: sources, versions: versions, limit: min(hop.limit, edgeBudget), database, graph)
+            walked.outcomes[hop.id] = await Self.walk(hop, from: sources, versions: versions, limit: min(hop.limit, edgeBudget), database,
+                                                      graph, joined)
             return walked
         }
-        return await withTaskGroup(of: (Int, Result<GraphHop, ReadModelError>).self) { group in
+        return await withTaskGroup(of: (Int, HopOutcome).self) { group in
             for (hop, sources, versions) in frontier {
                 group.addTask {
-                    (hop.id, await Self.walk(hop, from: sources, versions: versions, limit: min(hop.limit, edgeBudget), database, graph))
+                    (hop.id, await Self.walk(hop, from: sources, versions: versions, limit: min(hop.limit, edgeBudget), database, graph, joined))
                 }
             }
             var walked = Walked(budget: edgeBudget)
@@ -118,11 +132,17 @@ public struct TraversalExecutor: Sendable {
     // result came back with a garbage hop id, so a hop's edges vanished). Plain functions are fine.
 
     private static func walk(_ hop: HopPlan, from sources: [NodeRef], versions: [Int], limit: Int, _ database: String,
-                             _ graph: any GraphStore) async -> Result<GraphHop, ReadModelError> {
+                             _ graph: any GraphStore, _ joined: (any HopsWithDocuments)?) async -> HopOutcome {
         do throws(ReadModelError) {
-            return .success(try await graph.expand(database, from: sources, versions: versions, predicate: hop.predicate,
-                                                   direction: hop.direction, targetClass: hop.targetClass, filters: hop.filters,
-                                                   limit: limit))
+            if let joined {
+                let (walked, documents) = try await joined.expandWithDocuments(
+                    database, from: sources, versions: versions, predicate: hop.predicate, direction: hop.direction,
+                    targetClass: hop.targetClass, filters: hop.filters, limit: limit)
+                return .success((walked, documents))
+            }
+            return .success((try await graph.expand(database, from: sources, versions: versions, predicate: hop.predicate,
+                                                    direction: hop.direction, targetClass: hop.targetClass, filters: hop.filters,
+                                                    limit: limit), [:]))
         } catch {
             return .failure(error)
         }
@@ -138,9 +158,10 @@ public struct TraversalExecutor: Sendable {
     }
 }
 
-/// One level's new nodes and the call fetching their documents.
+/// One level's new nodes and the call fetching their documents, or the documents their hops brought.
 struct DocumentFetch {
     let depth: Int
     let nodes: [GraphNode]
     var task: Task<Result<[NodeRef: InstanceDocument], ReadModelError>, Never>?
+    var brought: [NodeRef: InstanceDocument]?
 }

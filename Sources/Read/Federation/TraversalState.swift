@@ -90,7 +90,7 @@ struct TraversalState {
 
     /// Waits for a level's documents and resolves its nodes' status.
     mutating func resolve(_ fetch: DocumentFetch, includeDocuments: Bool, schema: OntologySchema, now: Int64) async {
-        var found: [NodeRef: InstanceDocument] = [:]
+        var found = fetch.brought ?? [:]
         var unavailable = false
         if let task = fetch.task {
             switch await task.value {

@@ -23,18 +23,22 @@ enum GraphHopSQL {
     /// `GraphFilterSQL` conditions on the `reached` node. Without conditions there are four texts.
     /// `startVersions` is the placeholder of the start nodes' versions (forward hops only), when the caller
     /// knows them.
-    static func statement(direction: HopDirection, startVersions: String? = nil, targetClass: String?, reachedConditions: [String]) -> String {
+    /// `withDocuments` also returns each reached node's live document (the documents table is in the same
+    /// database in the embedded read models), and its graph fields only when it has none.
+    static func statement(direction: HopDirection, startVersions: String? = nil, targetClass: String?, reachedConditions: [String],
+                          withDocuments: Bool = false) -> String {
         let extra = reachedConditions.map { " AND " + $0 }.joined()
         switch direction {
         case .forward:
             return forward(startVersions: startVersions, targetCondition: targetClass.map { " AND edge.to_class = \($0)" } ?? "",
-                           reachedConditions: extra)
+                           reachedConditions: extra, withDocuments: withDocuments)
         case .reverse:
-            return reverse(targetCondition: targetClass.map { " AND edge.from_class = \($0)" } ?? "", reachedConditions: extra)
+            return reverse(targetCondition: targetClass.map { " AND edge.from_class = \($0)" } ?? "", reachedConditions: extra,
+                           withDocuments: withDocuments)
         }
     }
 
-    private static func forward(startVersions: String?, targetCondition: String, reachedConditions: String) -> String {
+    private static func forward(startVersions: String?, targetCondition: String, reachedConditions: String, withDocuments: Bool) -> String {
         // With the start nodes' versions known, an edge is current when it carries its start node's version; without
         // them, its owner is looked up.
         let current = startVersions == nil
@@ -43,32 +47,46 @@ enum GraphHopSQL {
                                      AND owner.class_id = edge.from_class AND owner.instance_id = edge.from_id)
               """
             : "edge.version = start.version"
-        return walk(startColumns: ("from_class", "from_id"), startVersions: startVersions, targetCondition: targetCondition, reached: """
+        return walk(startColumns: ("from_class", "from_id"), startVersions: startVersions, targetCondition: targetCondition,
+                    withDocuments: withDocuments, reached: """
             JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.to_class
                                     AND reached.instance_id = edge.to_id AND NOT reached.deleted
-            WHERE \(current)\(reachedConditions)
-            """)
+            """, condition: "\(current)\(reachedConditions)")
     }
 
-    private static func reverse(targetCondition: String, reachedConditions: String) -> String {
-        walk(startColumns: ("to_class", "to_id"), targetCondition: targetCondition, reached: """
+    private static func reverse(targetCondition: String, reachedConditions: String, withDocuments: Bool) -> String {
+        walk(startColumns: ("to_class", "to_id"), targetCondition: targetCondition, withDocuments: withDocuments, reached: """
             JOIN graph_nodes reached ON reached.database_name = $1 AND reached.class_id = edge.from_class
                                     AND reached.instance_id = edge.from_id AND reached.version = edge.version
                                     AND NOT reached.deleted
-            WHERE true\(reachedConditions)
-            """)
+            """, condition: "true\(reachedConditions)")
     }
     private static func walk(startColumns: (class: String, id: String), startVersions: String? = nil, targetCondition: String,
-                             reached: String) -> String {
+                             withDocuments: Bool, reached: String, condition: String) -> String {
         let start = startVersions.map { "unnest($2::text[], $3::text[], \($0)::bigint[]) AS start(class_id, instance_id, version)" }
             ?? "unnest($2::text[], $3::text[]) AS start(class_id, instance_id)"
+        let columns = withDocuments
+            ? """
+              CASE WHEN document.data IS NULL THEN reached.fields::text ELSE '{}' END AS fields,
+                      document.version AS document_version, document.data::text AS document_data, document.event_id,
+                      document.created_at, document.updated_at
+              """
+            : "reached.fields::text AS fields"
+        let documents = withDocuments
+            ? """
+              LEFT JOIN documents document ON document.database_name = $1 AND document.class_id = reached.class_id
+                                          AND document.instance_id = reached.instance_id AND NOT document.deleted
+              """
+            : ""
         return """
         SELECT * FROM (
-            SELECT edge.from_class, edge.from_id, edge.to_class, edge.to_id, reached.version, reached.fields::text AS fields
+            SELECT edge.from_class, edge.from_id, edge.to_class, edge.to_id, reached.version, \(columns)
             FROM \(start)
             JOIN graph_edges edge ON edge.database_name = $1 AND edge.\(startColumns.class) = start.class_id
                                  AND edge.\(startColumns.id) = start.instance_id AND edge.predicate = $4\(targetCondition)
         \(reached)
+        \(documents)
+            WHERE \(condition)
             LIMIT $5::bigint
         ) walked
         ORDER BY from_class, from_id, to_class, to_id

@@ -6,7 +6,7 @@ import Drivers
 /// start nodes, one per write batch however many nodes.
 ///
 /// Reads of a database without a space find nothing; writes to one throw `notFound`.
-public struct PostgresGraphStore: GraphStore {
+public struct PostgresGraphStore: GraphStore, HopsWithDocuments {
     private let client: PostgresClient
 
     public init(client: PostgresClient) { self.client = client }
@@ -120,11 +120,18 @@ public struct PostgresGraphStore: GraphStore {
 
     public func expand(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection,
                        targetClass: String?, filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {
+        try await walk(database, from: from, versions: versions, predicate: predicate, direction: direction, targetClass: targetClass,
+                       filters: filters, limit: limit, withDocuments: false).hop
+    }
+
+    private func walk(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection,
+                      targetClass: String?, filters: [GraphFilter], limit: Int, withDocuments: Bool)
+        async throws(ReadModelError) -> (hop: GraphHop, documents: [NodeRef: InstanceDocument]) {
         var firstSeen = Set<NodeRef>()
         let kept = from.indices.filter { firstSeen.insert(from[$0]).inserted }
         let start = kept.map { from[$0] }
         let limit = max(0, limit)
-        guard !start.isEmpty else { return GraphHop(edges: [], nodes: [], truncated: false) }
+        guard !start.isEmpty else { return (GraphHop(edges: [], nodes: [], truncated: false), [:]) }
         var parameters = SQLParameters([
             .text(database), PostgresArrayLiteral.text(start.map(\.classId)), PostgresArrayLiteral.text(start.map(\.instanceId)),
             .text(predicate), .int(Int64(limit) + 1),
@@ -136,20 +143,32 @@ public struct PostgresGraphStore: GraphStore {
         let targetPlaceholder = targetClass.map { parameters.bind(.text($0)) }
         let conditions = filters.map { GraphFilterSQL.condition($0, &parameters, columns: .init(table: "reached")) }
         let statement = GraphHopSQL.statement(direction: direction, startVersions: startVersions, targetClass: targetPlaceholder,
-                                              reachedConditions: conditions)
+                                              reachedConditions: conditions, withDocuments: withDocuments)
         let rows = try await query(statement, parameters.values)
 
         var walked: [(edge: GraphEdge, node: GraphNode)] = []
+        var documents: [NodeRef: InstanceDocument] = [:]
         walked.reserveCapacity(min(rows.count, limit))
         for row in rows.prefix(limit) {
             let edge = GraphEdge(from: try row.nodeRef(classColumn: "from_class", idColumn: "from_id"), predicate: predicate,
                                  to: try row.nodeRef(classColumn: "to_class", idColumn: "to_id"))
             let reached = direction == .forward ? edge.to : edge.from
             walked.append((edge, GraphNode(ref: reached, version: try row.requiredInt("version"), fields: try row.jsonObject("fields"))))
+            if withDocuments, documents[reached] == nil, row.string("document_version") != nil {
+                documents[reached] = try PostgresDocumentStore.document(reached, row, versionColumn: "document_version", dataColumn: "document_data")
+            }
         }
         var seen = Set<NodeRef>()
         let nodes = walked.map(\.node).filter { seen.insert($0.ref).inserted }
-        return GraphHop(edges: walked.map(\.edge), nodes: nodes, truncated: rows.count > limit)
+        return (GraphHop(edges: walked.map(\.edge), nodes: nodes, truncated: rows.count > limit), documents)
+    }
+
+    /// The hop, and the live documents of the nodes it reaches, in one statement.
+    public func expandWithDocuments(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection,
+                                    targetClass: String?, filters: [GraphFilter], limit: Int)
+        async throws(ReadModelError) -> (hop: GraphHop, documents: [NodeRef: InstanceDocument]) {
+        try await walk(database, from: from, versions: versions, predicate: predicate, direction: direction, targetClass: targetClass,
+                       filters: filters, limit: limit, withDocuments: true)
     }
 
     // MARK: Helpers
