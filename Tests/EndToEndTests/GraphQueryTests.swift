@@ -164,6 +164,9 @@ final class GraphQueryTests: XCTestCase {
         ]
         try harness.waitForSQL("SELECT count(*) FROM processed_events WHERE status <> 'done'", "0")
         let before = try queries.map(stableAnswer)
+        let graphQL = "{ Customer(orderBy: [{field: name}]) { _id name _version _dataStatus owns(limit: 10) { _id name price _version _dataStatus } } }"
+        let graphQLBefore = try graphQLData(graphQL)
+        XCTAssertTrue(graphQLBefore.contains("\"price\":25"), graphQLBefore)
         harness.stop()
 
         _ = try harness.sql("DELETE FROM documents; DELETE FROM graph_nodes; DELETE FROM graph_edges; DELETE FROM class_documents; DELETE FROM graph_classes")
@@ -172,6 +175,16 @@ final class GraphQueryTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         try harness.start()
         XCTAssertEqual(try queries.map(stableAnswer), before)
+        XCTAssertEqual(try graphQLData(graphQL), graphQLBefore)
+    }
+
+    /// A GraphQL answer's `data`, as sorted JSON.
+    private func graphQLData(_ query: String) throws -> String {
+        let response = try HTTP.call("POST", harness.api("/graphql/demo"), json: ["query": query])
+        XCTAssertEqual(response.status, 200, response.raw)
+        XCTAssertNil(response.json["errors"], response.raw)
+        let data = try JSONSerialization.data(withJSONObject: response.json["data"] ?? [:], options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The answer as sorted JSON without what depends on the clock.
