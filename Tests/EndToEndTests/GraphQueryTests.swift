@@ -205,3 +205,113 @@ final class GraphQueryTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+/// The richer graph-query cases through the real binary: a 3-hop walk over a cycle with and without
+/// `no_cycles`, reverse and inverse hops, every limit, paging, each filter kind and hop validation errors —
+/// on a graph the workers built from commands.
+final class GraphQueryWalkTests: XCTestCase {
+    private var harness: DeliveryHarness!
+
+    override func setUpWithError() throws {
+        harness = try DeliveryHarness()
+        try harness.start()
+        XCTAssertEqual(try HTTP.call("POST", harness.api("/database/create?wait=true"), json: ["name": "people"]).status, 201)
+        let classes: [[String: Any]] = [
+            ["id": "Company", "label": "Company",
+             "properties": [["name": "company_id", "type": "string", "label": "ID", "primary_key": true]]],
+            ["id": "Person", "label": "Person",
+             "properties": [["name": "person_id", "type": "string", "label": "ID", "primary_key": true],
+                            ["name": "name", "type": "string", "label": "Name", "required": true],
+                            ["name": "age", "type": "integer", "label": "Age"]],
+             "relationships": [["predicate": "knows", "target": "Person", "label": "knows", "cardinality": "n:m"],
+                               ["predicate": "works_at", "target": "Company", "label": "works at", "cardinality": "n:1",
+                                "inverse_predicate": "employs"]]],
+        ]
+        for definition in classes {
+            XCTAssertEqual(try HTTP.call("POST", harness.api("/database/people/ontology?wait=true"), json: definition).status, 201)
+        }
+        try create("Company", ["company_id": "acme"])
+        // a → b → c → a, and a → c: a cycle of three and a shortcut.
+        try create("Person", ["person_id": "c", "name": "Cid", "age": 50, "works_at": "Company/acme"])
+        try create("Person", ["person_id": "b", "name": "Bob", "age": 40, "knows": ["Person/c"]])
+        try create("Person", ["person_id": "a", "name": "Ann", "age": 30, "knows": ["Person/b", "Person/c"], "works_at": "Company/acme"])
+        let closed = try HTTP.call("PUT", harness.api("/instances/people/sync/Person/c/update?expected_seq=1"),
+                                   json: ["data": ["knows": ["Person/a"]]])
+        XCTAssertEqual(closed.status, 200, closed.raw)
+        for index in 10..<22 { try create("Person", ["person_id": "p\(index)", "name": "P\(index)", "age": index]) }
+    }
+
+    override func tearDown() {
+        harness?.cleanUp()
+    }
+
+    private func create(_ classId: String, _ data: [String: Any]) throws {
+        let response = try HTTP.call("POST", harness.api("/instances/people/sync/\(classId)/create"), json: ["data": data])
+        XCTAssertEqual(response.status, 201, response.raw)
+    }
+
+    private func query(_ body: [String: Any], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let response = try HTTP.call("POST", harness.api("/graph-query/people"), json: body)
+        XCTAssertEqual(response.status, 200, response.raw, file: file, line: line)
+        return response.json
+    }
+
+    private func ids(_ answer: [String: Any]) -> [String] { (answer["nodes"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } }
+    private func warnings(_ answer: [String: Any]) -> [String] { (answer["warnings"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } }
+    private func paths(_ answer: [String: Any]) -> [String] {
+        (answer["paths"] as? [[String: Any]] ?? []).map { ($0["nodes"] as? [String] ?? []).joined(separator: ">") }
+    }
+
+    func testCyclesLimitsPagesFiltersAndErrors() throws {
+        let knows3: [[String: Any]] = [["predicate": "knows"], ["predicate": "knows"], ["predicate": "knows"]]
+        let cyclic = try query(["start_class": "Person", "filters": ["_id": "a"], "hops": knows3, "include_paths": true])
+        XCTAssertEqual(Set(paths(cyclic)), ["Person/a>Person/b>Person/c>Person/a", "Person/a>Person/c>Person/a>Person/b",
+                                            "Person/a>Person/c>Person/a>Person/c"])
+        let acyclic = try query(["start_class": "Person", "filters": ["_id": "a"], "hops": knows3, "include_paths": true, "no_cycles": true])
+        XCTAssertEqual(paths(acyclic), [])
+        XCTAssertTrue(warnings(acyclic).contains("cycle_filtered"))
+        XCTAssertFalse((acyclic["edges"] as? [[String: Any]] ?? []).contains { $0["from_node"] as? String == "Person/c" })
+
+        let employees = try query(["start_class": "Company", "hops": [["predicate": "works_at", "target_class": "Person", "reverse": true]]])
+        XCTAssertEqual(ids(employees), ["Company/acme", "Person/a", "Person/c"])
+        let employed = try query(["start_class": "Company", "hops": [["predicate": "employs"], ["predicate": "knows"]]])
+        XCTAssertEqual(ids(employed), ["Company/acme", "Person/a", "Person/c", "Person/b"])
+
+        let hops: [[String: Any]] = [["predicate": "knows"], ["predicate": "works_at"]]
+        XCTAssertTrue(warnings(try query(["start_class": "Person", "hops": hops, "max_nodes": 2])).contains("node_limit_reached"))
+        XCTAssertTrue(warnings(try query(["start_class": "Person", "hops": hops, "max_edges": 1])).contains("edge_limit_reached"))
+        XCTAssertTrue(warnings(try query(["start_class": "Person", "hops": hops, "include_paths": true, "max_paths": 1]))
+            .contains("path_limit_reached"))
+        XCTAssertTrue(warnings(try query(["start_class": "Person", "hops": hops, "path_depth_limit": 1])).contains("path_depth_limit_reached"))
+
+        var seen: [String] = []
+        var offset: Any = 0
+        while !(offset is NSNull) {
+            let page = try query(["start_class": "Person", "limit": 4, "offset": offset, "include_documents": false])
+            seen += ids(page)
+            offset = (page["page"] as? [String: Any])?["next_offset"] ?? NSNull()
+        }
+        XCTAssertEqual(seen.count, 15)
+        XCTAssertEqual(Set(seen).count, 15, "no repeats")
+        XCTAssertEqual(seen, seen.sorted(), "no gaps: every person once, in id order")
+
+        let filtered: [([String: Any], [String])] = [
+            (["name": "Bob"], ["Person/b"]),
+            (["name": ["Ann", "Cid"]], ["Person/a", "Person/c"]),
+            (["age": ["gte": 40, "lt": 60]], ["Person/b", "Person/c"]),
+            (["name": ["contains": "i"]], ["Person/c"]),
+            (["works_at": "Company/acme", "age": ["in": [30]]], ["Person/a"]),
+        ]
+        for (filters, expected) in filtered {
+            XCTAssertEqual(ids(try query(["start_class": "Person", "filters": filters])), expected, "\(filters)")
+        }
+
+        for (body, field) in [(["start_class": "Person", "hops": [["predicate": "owns"]]], "body.hops[0].predicate"),
+                              (["start_class": "Person", "hops": [["predicate": "works_at", "target_class": "Person"]]], "body.hops[0].target_class"),
+                              (["start_class": "Person", "filters": ["salary": 1]], "body.filters.salary")] as [([String: Any], String)] {
+            let refused = try HTTP.call("POST", harness.api("/graph-query/people"), json: body)
+            XCTAssertEqual(refused.status, 400, refused.raw)
+            XCTAssertEqual(refused.json["field"] as? String, field)
+        }
+    }
+}

@@ -54,7 +54,9 @@ struct TraversalState {
     /// `added`.
     mutating func keep(_ hop: GraphHop, of plan: HopPlan, depth: Int, budgetAtStart: Int, added: inout [GraphNode]) -> [NodeRef] {
         if hop.truncated {
-            if min(plan.limit, budgetAtStart) == plan.limit {
+            // The edge budget binds when it is no larger than the hop's own limit (a chain's hops have none of
+            // their own: their limit is the budget).
+            if plan.limit < budgetAtStart {
                 warn("hop_limit_reached", "hop \(plan.id) (\(plan.predicate)) walked its limit of \(plan.limit) edges")
             } else {
                 warn("edge_limit_reached", "max_edges=\(self.plan.maxEdges) cut the answer")
