@@ -50,6 +50,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // bench/driver.sh: statement round trips through the driver, beside pgbench.
+        .executableTarget(name: "spice-driver-bench", dependencies: ["Drivers"], path: "bench/driver"),
+
         // A fresh, migrated PostgreSQL database per test, on the cluster scripts/test.sh starts.
         .target(name: "TestSupport", dependencies: ["Drivers", "Write"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core"]),

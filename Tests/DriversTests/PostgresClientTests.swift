@@ -273,6 +273,54 @@ final class PostgresClientTests: XCTestCase {
         await client.shutdown()
     }
 
+    // MARK: the I/O thread as a task executor
+
+    func testTasksPreferringTheClientRunBetweenQueriesOnItsIOThread() async throws {
+        let client = try makeClient(poolSize: 2)
+        let threads = try await withTaskExecutorPreference(client.executor) {
+            var onLoop = [client.loop.isCurrentThread]
+            let one = try await client.query("SELECT $1::int AS n", [.int(1)])
+            onLoop.append(client.loop.isCurrentThread)
+            let two = try await client.transaction { connection in
+                try await connection.query("SELECT $1::int + 1 AS n", [.int(1)]).rows.first?.int("n")
+            }
+            onLoop.append(client.loop.isCurrentThread)
+            // Child tasks inherit the preference and run concurrently over the pool.
+            let sum = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        let value = try await client.query("SELECT pg_sleep(0.005), $1::int AS n", [.int(Int64(index))]).rows.first?.int("n") ?? -1
+                        return client.loop.isCurrentThread ? value : -1000
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            XCTAssertEqual(one.rows.first?.int("n"), 1)
+            XCTAssertEqual(two, 2)
+            XCTAssertEqual(sum, (0..<20).reduce(0, +))
+            return onLoop
+        }
+        // The body starts on the executor it asked for, and every query's answer resumes it there.
+        XCTAssertEqual(threads, [true, true, true])
+        await client.shutdown()
+    }
+
+    func testTasksPreferringAStoppedClientStillRun() async throws {
+        let client = try makeClient()
+        await client.shutdown()
+        let outcome = await withTaskExecutorPreference(client.executor) { () -> String in
+            do {
+                _ = try await client.query("SELECT 1")
+                return "answered"
+            } catch {
+                // Still running (now on the global executor): the loop hands its jobs on once it has stopped.
+                let failure = (error as? PostgresError)?.isConnectionFailure == true
+                return failure && !client.loop.isCurrentThread ? "failed elsewhere" : "\(error)"
+            }
+        }
+        XCTAssertEqual(outcome, "failed elsewhere")
+    }
+
     func testPoolWaitersAreServedFIFO() async throws {
         let client = try makeClient(poolSize: 1)
         let table = postgresUniqueName("fifo")
@@ -623,3 +671,4 @@ final class PostgresClientTests: XCTestCase {
         return UInt16(bigEndian: address.sin_port)
     }
 }
+

@@ -21,6 +21,10 @@ public final class PostgresClient: PostgresQuerying, Sendable {
         loop.requestShutdown()
     }
 
+    /// The I/O thread as a task executor: a task that prefers it runs its code between queries on that
+    /// thread, so a statement's answer reaches it without waking another thread.
+    public var executor: any TaskExecutor { loop }
+
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws(PostgresError) -> PostgresResult {
         try await loop.query(sql, parameters, target: .pool)
     }

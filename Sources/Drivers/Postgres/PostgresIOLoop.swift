@@ -41,6 +41,8 @@ enum LoopCommand: Sendable {
     case unsubscribe(stream: UInt64)
     case statistics(CheckedContinuation<PostgresPoolStatistics, Never>)
     case shutdown(CheckedContinuation<Void, Never>?)
+    /// A job of a task that prefers this loop as its executor.
+    case run(UnownedJob)
 
     /// Answers a command the loop will never process (it has stopped).
     func reject() {
@@ -56,6 +58,8 @@ enum LoopCommand: Sendable {
             reply.resume(returning: PostgresPoolStatistics(open: 0, idle: 0, connecting: 0, waiting: 0, listenerConnected: false))
         case .shutdown(let reply):
             reply?.resume()
+        case .run(let job):
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
         case .release, .cancel, .unsubscribe:
             break
         }
@@ -63,7 +67,7 @@ enum LoopCommand: Sendable {
 }
 
 /// The thread-safe face of the I/O thread: the inbox, the wake-up pipe, request ids.
-final class PostgresIOLoop: Sendable {
+final class PostgresIOLoop: TaskExecutor, Sendable {
     private struct Inbox {
         var commands: [LoopCommand] = []
         var wakePending = false
@@ -73,6 +77,8 @@ final class PostgresIOLoop: Sendable {
     let configuration: PostgresConfiguration
     private let inbox = Mutex(Inbox())
     private let ids = Atomic<UInt64>(0)
+    /// pthread_self() of the I/O thread (0 until it runs): what it submits itself needs no wake-up.
+    private let loopThread = Atomic<UInt>(0)
     let wakeRead: Int32
     private let wakeWrite: Int32
 
@@ -93,7 +99,9 @@ final class PostgresIOLoop: Sendable {
             return
         }
         let thread = Thread { [self] in
+            loopThread.store(pthread_self(), ordering: .releasing)
             PostgresLoopThread(loop: self).run()
+            loopThread.store(0, ordering: .releasing)
         }
         thread.name = "postgres-io"
         thread.start()
@@ -104,16 +112,27 @@ final class PostgresIOLoop: Sendable {
         if wakeWrite >= 0 { close(wakeWrite) }
     }
 
+    /// TaskExecutor: the job runs on the I/O thread between two rounds of socket work. Once the loop has
+    /// stopped, jobs go to the global executor, so a task that prefers this loop still finishes.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if !submit(.run(job)) {
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        }
+    }
+
     func nextID() -> UInt64 {
         ids.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
     /// Hands a command to the I/O thread. False if the loop has stopped (the caller answers it).
     func submit(_ command: LoopCommand) -> Bool {
+        // The I/O thread itself (a job running on it) needs no wake-up: it looks at the inbox before polling.
+        let onLoopThread = isCurrentThread
         let (accepted, wake) = inbox.withLock { inbox -> (Bool, Bool) in
             if inbox.closed { return (false, false) }
             inbox.commands.append(command)
-            if inbox.wakePending { return (true, false) }
+            if inbox.wakePending || onLoopThread { return (true, false) }
             inbox.wakePending = true
             return (true, true)
         }
@@ -133,6 +152,16 @@ final class PostgresIOLoop: Sendable {
             inbox.commands.removeAll(keepingCapacity: true)
             return commands
         }
+    }
+
+    /// Whether the caller runs on the I/O thread (a job of a task that prefers this loop).
+    var isCurrentThread: Bool {
+        loopThread.load(ordering: .acquiring) == pthread_self()
+    }
+
+    /// I/O thread: whether commands wait in the inbox (then it must not block in poll).
+    var hasCommands: Bool {
+        inbox.withLock { !$0.commands.isEmpty }
     }
 
     /// I/O thread: empties the wake-up pipe (before takeCommands, so no wake-up is lost).
@@ -329,7 +358,7 @@ final class PostgresLoopThread {
                 fds.append(pollfd(fd: socket, events: Int16(events), revents: 0))
                 owners.append(connection.id)
             }
-            let ready = poll(&fds, nfds_t(fds.count), pollTimeout())
+            let ready = poll(&fds, nfds_t(fds.count), loop.hasCommands ? 0 : pollTimeout())
             now = postgresMonotonicNanos()
             if ready <= 0 { continue }
             if fds[0].revents != 0 { loop.drainWakeups() }
@@ -423,6 +452,9 @@ final class PostgresLoopThread {
         case .shutdown(let reply):
             stopping = true
             if let reply { shutdownReplies.append(reply) }
+
+        case .run(let job):
+            job.runSynchronously(on: loop.asUnownedTaskExecutor())
         }
     }
 
