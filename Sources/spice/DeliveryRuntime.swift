@@ -73,13 +73,15 @@ final class DeliveryRuntime: Sendable {
         documents = PostgresDocumentStore(client: client)
         deadLetters = DeadLetterStore(client: client)
         registry = ProcessedEventRegistry(client: client, leaseSeconds: config.leaseSeconds)
+        var publisherOptions = config.publisher
+        publisherOptions.executor = storage.client.executor
         publisher = config.roles.contains(.publisher)
-            ? EventPublisher(store: storage.eventStore, bus: bus, options: config.publisher, log: log) : nil
+            ? EventPublisher(store: storage.eventStore, bus: bus, options: publisherOptions, log: log) : nil
         let dependencies = WorkerRunner.Dependencies(
             bus: bus, registry: registry, deadLetters: deadLetters,
             commands: CommandProgressReporter(store: CommandStatusStore(client: client, ttlSeconds: nil)),
             crashPoints: CrashPoints(setting: config.crashPoint, dataDirectory: storage.dataDirectory),
-            retry: config.retry, owner: Self.ownerName(), log: log)
+            retry: config.retry, owner: Self.ownerName(), executor: client.executor, log: log)
         let (graph, documents) = (self.graph, self.documents)
         let handlers: [any EventHandler] = CommandWorker.Kind.allCases.map {
             CommandWorker($0, graph: graph, documents: documents, store: storage.eventStore)

@@ -55,7 +55,7 @@ struct Serve: ParsableCommand {
 
         let server: HTTPServer
         do {
-            server = try HTTPServer(config: config, router: router)
+            server = try HTTPServer(config: config, router: router, handlerExecutor: storage.client.executor)
         } catch {
             _ = try? runBlocking { await delivery.stop() }
             storage.stop()

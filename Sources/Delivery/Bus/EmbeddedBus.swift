@@ -158,7 +158,7 @@ public final class EmbeddedBus: MessageBus {
         listener.withLock { task in
             // A consumer created concurrently may have won; the unused stream unlistens when dropped.
             guard task == nil else { return }
-            task = Task { [wakeups] in
+            task = Task(executorPreference: client.executor) { [wakeups] in
                 for await notification in notifications {
                     switch notification {
                     case .message(_, let topic): wakeups.wake(topics: [topic])

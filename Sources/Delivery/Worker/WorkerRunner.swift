@@ -25,10 +25,13 @@ public final class WorkerRunner: Sendable {
         /// Unique per process: a restarted process is a new owner, so its old claims expire and are taken over.
         public let owner: String
         public let log: @Sendable (String) -> Void
+        /// Where the runner's tasks run (nil: the global pool); the registry's database client's I/O thread
+        /// saves a thread wake-up per statement.
+        public let executor: (any TaskExecutor)?
 
         public init(bus: any MessageBus, registry: ProcessedEventRegistry, deadLetters: DeadLetterStore,
                     commands: any CommandProgressReporting, crashPoints: CrashPoints, retry: RetryPolicy, owner: String,
-                    log: @escaping @Sendable (String) -> Void) {
+                    executor: (any TaskExecutor)? = nil, log: @escaping @Sendable (String) -> Void) {
             self.bus = bus
             self.registry = registry
             self.deadLetters = deadLetters
@@ -36,6 +39,7 @@ public final class WorkerRunner: Sendable {
             self.crashPoints = crashPoints
             self.retry = retry
             self.owner = owner
+            self.executor = executor
             self.log = log
         }
     }
@@ -54,7 +58,7 @@ public final class WorkerRunner: Sendable {
     public var processed: Int { processedCount.load(ordering: .relaxed) }
 
     public func start() {
-        let task = Task { [self] in await run() }
+        let task = Task(executorPreference: deps.executor) { [self] in await run() }
         loop.withLock { $0 = task }
     }
 

@@ -7,10 +7,12 @@ final class RequestPipeline: Sendable {
     let router: Router
     let config: GatewayConfig
     let cors: CORSPolicy
+    let handlerExecutor: (any TaskExecutor)?
 
-    init(router: Router, config: GatewayConfig) {
+    init(router: Router, config: GatewayConfig, handlerExecutor: (any TaskExecutor)? = nil) {
         self.router = router
         self.config = config
+        self.handlerExecutor = handlerExecutor
         self.cors = CORSPolicy(allowedOrigins: config.corsAllowedOrigins)
     }
 
@@ -57,7 +59,7 @@ final class RequestPipeline: Sendable {
     private func runAsync(_ handler: @escaping @Sendable (Request) async throws -> Response, request: Request,
                           inFlight: InFlightRequest, context: LoopContext, timeoutMs: UInt64) {
         let bound = LoopBound(inFlight, loop: context.loop)
-        inFlight.task = Task {
+        inFlight.task = Task(executorPreference: handlerExecutor) {
             let response = await Self.runAsync(requestID: request.requestID) { try await handler(request) }
             bound.withValueOnLoop { $0.complete(response) }
         }

@@ -11,12 +11,14 @@ public final class HTTPServer: Sendable {
     private let threads = Mutex<[pthread_t]>([])
     public let port: Int
 
-    public init(config: GatewayConfig, router: Router) throws {
+    /// `handlerExecutor`: where async handlers run (nil: Swift's global pool). Handing them the database
+    /// client's I/O thread lets a handler's statements answer it without a wake-up of another thread.
+    public init(config: GatewayConfig, router: Router, handlerExecutor: (any TaskExecutor)? = nil) throws {
         var tls: TLSContext?
         if let certificate = config.tlsCertificatePath, let key = config.tlsPrivateKeyPath {
             tls = try TLSContext(certificatePath: certificate, privateKeyPath: key)
         }
-        let pipeline = RequestPipeline(router: router, config: config)
+        let pipeline = RequestPipeline(router: router, config: config, handlerExecutor: handlerExecutor)
         context = ServerContext(config: config, pipeline: pipeline, tls: tls)
 
         // Bind the first listener to learn the port (SPICE_PORT=0 picks a free one), then the others to it.

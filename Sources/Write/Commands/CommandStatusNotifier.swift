@@ -21,7 +21,7 @@ public final class CommandStatusNotifier: Sendable {
     public func start(client: PostgresClient) {
         listener.withLock { task in
             guard task == nil else { return }
-            task = Task { [self] in
+            task = Task(executorPreference: client.executor) { [self] in
                 for await notification in client.listen(CommandStatusStore.channel) {
                     switch notification {
                     case .message(_, let payload):

@@ -20,6 +20,9 @@ public final class EventPublisher: Sendable {
         /// since (at-least-once), and the append path is spared an fsync per cycle.
         public var checkpointIntervalMilliseconds = 250
         public var start: PublisherStart = .beginning
+        /// Where the publishing loop runs (nil: the global pool); the bus's database client's I/O thread
+        /// saves a thread wake-up per statement.
+        public var executor: (any TaskExecutor)?
 
         public init() {}
     }
@@ -47,7 +50,7 @@ public final class EventPublisher: Sendable {
     public var published: Int { publishedCount.load(ordering: .relaxed) }
 
     public func start() {
-        let task = Task { [self] in
+        let task = Task(executorPreference: options.executor) { [self] in
             var failures = 0
             while !Task.isCancelled {
                 let seen = store.appended.generation
