@@ -91,6 +91,7 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         let e = envelope()
         let outcome = try await store.append(e)
+        await store.layoutWritten()
         XCTAssertEqual(outcome, .appended)
         let stored = try await store.event(id: e.eventId)
         XCTAssertEqual(stored, e)
@@ -108,6 +109,7 @@ final class FileEventStoreTests: XCTestCase {
         let id = "966b5393-6c11-5b20-a88a-3a30e5e9acba"
         let e = envelope(id: id, sequence: 7)
         _ = try await store.append(e)
+        await store.layoutWritten()
         let eventKey = "events/2026/11/22/Instance/db1%3Amain%3APerson%3Ap-1/\(id).json"
         let indexBody = #"{"aggregate_id":"db1:main:Person:p-1","aggregate_type":"Instance","event_id":"\#(id)","#
             + #""event_type":"INSTANCE_CREATED","kafka_topic":"instance_events","occurred_at":"2026-11-22T07:55:39.123Z","#
@@ -127,6 +129,7 @@ final class FileEventStoreTests: XCTestCase {
         // Without a sequence number there is no by-aggregate entry.
         let loose = envelope(aggregateType: "Database", aggregate: "db1", sequence: nil)
         _ = try await store.append(loose)
+        await store.layoutWritten()
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/indexes/by-event-id/\(loose.eventId).json"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/indexes/by-aggregate/Database"))
         XCTAssertEqual(allFiles(root).count, 5 + 3)
@@ -139,11 +142,14 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         let e = envelope(sequence: 1)
         _ = try await store.append(e)
+        await store.layoutWritten()
         let before = allFiles(root)
         let again = try await store.append(e)
+        await store.layoutWritten()
         XCTAssertEqual(again, .alreadyPresent)
         // Another sequence number or topic is still the same event (they are not part of the payload).
         let retried = try await store.append(envelope(id: e.eventId, sequence: 5, topic: "other"))
+        await store.layoutWritten()
         XCTAssertEqual(retried, .alreadyPresent)
         XCTAssertEqual(allFiles(root), before)
         let stored = try await store.event(id: e.eventId)
@@ -155,6 +161,7 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         let e = envelope()
         _ = try await store.append(e)
+        await store.layoutWritten()
         let key = EventStoreKeys.eventKey(for: e)
         let bytes = read(root, key)
         let files = allFiles(root)
@@ -175,12 +182,14 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         let e = envelope(sequence: 4)
         _ = try await store.append(e)
+        await store.layoutWritten()
         let complete = allFiles(root)
         // A crash after the envelope and by-event-id, before the other indexes.
         try remove(root, EventStoreKeys.byDateKey(for: e))
         try remove(root, EventStoreKeys.byAggregateKey(for: e)!)
         let first = try await store.append(e)
         XCTAssertEqual(first, .alreadyPresent)
+        await store.layoutWritten()
         XCTAssertEqual(allFiles(root), complete)
         // A crash right after the envelope object: no index at all.
         try remove(root, EventStoreKeys.byEventIdKey(eventId: e.eventId))
@@ -196,6 +205,7 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(allFiles(root).count, 2)
         let second = try await store.append(e)
         XCTAssertEqual(second, .alreadyPresent)
+        await store.layoutWritten()
         XCTAssertEqual(allFiles(root), complete)
         let tailAfter = try await store.tail(after: nil, limit: 10)
         XCTAssertEqual(tailAfter.map(\.envelope), [e])
@@ -226,6 +236,7 @@ final class FileEventStoreTests: XCTestCase {
         }
         XCTAssertEqual(rivals.filter { $0 == .success(.appended) }.count, 1)
         XCTAssertEqual(rivals.filter { $0 == .failure(.eventIdReused(eventId: id)) }.count, 9)
+        await store.layoutWritten()
         XCTAssertEqual(allFiles(root).count, 1 + 4 + 4)
     }
 
@@ -253,10 +264,13 @@ final class FileEventStoreTests: XCTestCase {
         for sequence in [3, 1, 10, 2] {
             let e = envelope(aggregate: "db1:main:Person:a", at: Self.day1 + Int64(sequence) * Self.dayMs, sequence: sequence)
             _ = try await store.append(e)
+            await store.layoutWritten()
             expected.append(e)
         }
         _ = try await store.append(envelope(aggregate: "db1:main:Person:b", sequence: 1))
+        await store.layoutWritten()
         _ = try await store.append(envelope(aggregate: "db1:main:Person:a", sequence: nil))
+        await store.layoutWritten()
         expected.sort { $0.sequenceNumber! < $1.sequenceNumber! }
         let all = try await store.events(aggregateType: "Instance", aggregateId: "db1:main:Person:a")
         XCTAssertEqual(all, expected)
@@ -308,6 +322,7 @@ final class FileEventStoreTests: XCTestCase {
         // A late entry (older occurred_at than the position) appears before it: the publisher's look-back finds it.
         let late = envelope(at: Self.day1 - 1, sequence: nil)
         _ = try await store.append(late)
+        await store.layoutWritten()
         let fromStart = try await store.tail(after: nil, limit: 1)
         XCTAssertEqual(fromStart.first?.envelope, late)
     }
@@ -318,6 +333,7 @@ final class FileEventStoreTests: XCTestCase {
         let aggregate = "db/1:main:../../Per son%2F.x"
         let e = envelope(aggregateType: "../Type", aggregate: aggregate, sequence: 2)
         _ = try await store.append(e)
+        await store.layoutWritten()
         let encodedType = "%2E.%2FType"
         let encodedId = "db%2F1%3Amain%3A..%2F..%2FPer%20son%252F.x"
         XCTAssertEqual(EventStoreKeys.eventKey(for: e), "events/2026/11/22/\(encodedType)/\(encodedId)/\(e.eventId).json")
@@ -337,6 +353,7 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         let e = envelope(sequence: 1)
         _ = try await store.append(e)
+        await store.layoutWritten()
         let eventKey = EventStoreKeys.eventKey(for: e)
         try remove(root, eventKey)
         write(root, eventKey, "{\"event_id\": tru")
@@ -375,6 +392,7 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         let e = envelope(sequence: 1)
         _ = try await store.append(e)
+        await store.layoutWritten()
         for key in [EventStoreKeys.byDateDirectory(milliseconds: e.occurredAtMilliseconds),
                     EventStoreKeys.byAggregateDirectory(aggregateType: e.aggregateType, aggregateId: e.aggregateId),
                     EventStoreKeys.byEventIdPrefix] {
@@ -386,6 +404,7 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(stream, [e])
         let next = envelope(sequence: 2)
         let outcome = try await store.append(next)
+        await store.layoutWritten()
         XCTAssertEqual(outcome, .appended)
     }
 
@@ -395,6 +414,7 @@ final class FileEventStoreTests: XCTestCase {
         let (store, root) = try makeStore()
         let e = envelope()
         _ = try await store.append(e)
+        await store.layoutWritten()
         XCTAssertThrowsError(try FileEventStore(directory: root)) { error in
             guard case .io(let message)? = error as? EventStoreError else { return XCTFail("\(error)") }
             XCTAssertTrue(message.contains("in use"), message)
@@ -441,6 +461,45 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(stream.map(\.sequenceNumber), Array(1...10))
     }
 
+    /// Appends are answered after the log fsync, before their layout objects exist; a reader that starts
+    /// after an append returned must still find it in the files (it waits at the gate for the layout).
+    func testEveryAppendIsReadableFromTheFilesTheMomentItReturns() async throws {
+        let (store, root) = try makeStoreReadingFiles()
+        defer { store.close() }
+        let envelopes = (0..<100).map { n in envelope(aggregate: "db1:main:Person:r\(n)", at: Self.day1 + Int64(n)) }
+        let misses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for e in envelopes {
+                group.addTask {
+                    _ = try await store.append(e)
+                    await store.layoutWritten()
+                    var missed = 0
+                    if try await store.event(id: e.eventId) != e { missed += 1 }
+                    if try await store.events(aggregateType: "Instance", aggregateId: e.aggregateId).map(\.eventId) != [e.eventId] { missed += 1 }
+                    return missed
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        XCTAssertEqual(misses, 0)
+        let tail = try await store.tail(after: nil, limit: 1000)
+        XCTAssertEqual(tail.count, 100)
+        XCTAssertFalse(allFiles(root).contains { $0.split(separator: "/").last!.hasPrefix(".tmp") })
+    }
+
+    func testAReservedGateHoldsOffNewReadersUntilTheWriterIsDone() throws {
+        let gate = ReadWriteGate()
+        let order = OrderLog()
+        gate.reserveExclusive()
+        let reader = Thread {
+            gate.withShared { order.append("reader") }
+        }
+        reader.start()
+        usleep(50_000) // the reader is waiting at the gate by now
+        gate.withReservedExclusive { order.append("writer") }
+        for _ in 0..<200 where order.entries.count < 2 { usleep(5_000) }
+        XCTAssertEqual(order.entries, ["writer", "reader"])
+    }
+
     // MARK: Write-ahead log and recovery
 
     /// The path of the one write-ahead log segment in root.
@@ -456,6 +515,7 @@ final class FileEventStoreTests: XCTestCase {
         defer { store.close() }
         for e in envelopes {
             let outcome = try await store.append(e)
+            await store.layoutWritten()
             XCTAssertEqual(outcome, .appended)
         }
     }
@@ -527,9 +587,11 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(allFiles(root).count, 1 + 2 * 4)
         // Later appends work, including the torn one.
         let outcome = try await store.append(logged[2])
+        await store.layoutWritten()
         XCTAssertEqual(outcome, .appended)
         let next = envelope(aggregate: "db1:main:Person:t", sequence: 4)
         let nextOutcome = try await store.append(next)
+        await store.layoutWritten()
         XCTAssertEqual(nextOutcome, .appended)
         let stream = try await store.events(aggregateType: "Instance", aggregateId: "db1:main:Person:t")
         XCTAssertEqual(stream, logged + [next])
@@ -622,4 +684,11 @@ final class RecentAppendsTests: XCTestCase {
         XCTAssertNil(recent.entries(after: nil, limit: 10))
         XCTAssertEqual(recent.entries(after: EventStorePosition(key: onDisk), limit: 10)?.count, 0)
     }
+}
+
+private final class OrderLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func append(_ entry: String) { lock.withLock { list.append(entry) } }
+    var entries: [String] { lock.withLock { list } }
 }

@@ -44,6 +44,9 @@ final class BlockingPool: @unchecked Sendable {
         }
     }
 
+    /// Up to this many `map` elements run on the calling thread.
+    static let inlineLimit = 8
+
     func submit(_ job: @escaping @Sendable () -> Void) {
         lock.lock()
         jobs.append(job)
@@ -60,9 +63,10 @@ final class BlockingPool: @unchecked Sendable {
     }
 
     /// Calls `body` for every element concurrently on the pool and blocks the calling thread (which must
-    /// not be a pool thread) until all are done; returns the results in order.
+    /// not be a pool thread) until all are done; returns the results in order. A few elements run on the
+    /// calling thread: waking pool threads costs more than a handful of small file writes.
     func map<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) -> R) -> [R] {
-        if items.count == 1 { return [body(items[0])] }
+        if items.count <= BlockingPool.inlineLimit { return items.map(body) }
         let collector = MapCollector<R>(items.count)
         lock.lock()
         for (index, item) in items.enumerated() {
@@ -125,8 +129,18 @@ final class ReadWriteGate: @unchecked Sendable {
     }
 
     func withExclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        reserveExclusive()
+        return try withReservedExclusive(body)
+    }
+
+    /// Holds off new readers from now on; the writer must follow with `withReservedExclusive`.
+    func reserveExclusive() {
+        lock.withLock { writersWaiting += 1 }
+    }
+
+    /// Waits for the readers inside to leave, then runs `body` alone (after `reserveExclusive`).
+    func withReservedExclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock.lock()
-        writersWaiting += 1
         while writing || readers > 0 { lock.wait() }
         writersWaiting -= 1
         writing = true

@@ -8,13 +8,15 @@ import Synchronization
 ///
 /// - **One writer, group commit.** Appends queue for a dedicated writer thread, which commits everything
 ///   waiting as one batch (see `BatchCommitter`): the batch's envelopes are appended to the write-ahead
-///   log with one fsync (the durability point), then its layout objects are written without fsync.
+///   log with one fsync (the durability point); the appends are answered then, and the layout objects
+///   are written (without fsync) right after, while readers wait.
 /// - **Lazy layout durability.** A checkpointer thread periodically runs one `syncfs` and moves the
 ///   log's checkpoint; on open, `Recovery` rewrites whatever layout objects the log holds after the
 ///   checkpoint (a crash loses page-cache contents, never a logged append).
 /// - **Write-once.** An object becomes visible by `link()` of a complete temporary file, which never
 ///   replaces an existing name.
-/// - **Readers** run on their own threads and see an append's objects once it has returned.
+/// - **Readers** run on their own threads and see an append's objects once it has returned (a reader
+///   arriving between the answer and the end of the layout waits for the layout).
 /// - **One process per directory**: the store holds an exclusive `flock` on `{directory}/.lock`.
 ///
 /// Blocking calls run on the store's own threads (a writer, sync threads, reader threads), never on the
@@ -143,8 +145,9 @@ public final class FileEventStore: EventStore {
         let maximumBatch = max(1, options.maximumBatch)
         writerThread = startThread(name: "es-writer") { [queue] in
             while let batch = queue.takeBatch(maximum: maximumBatch) {
-                let results = committer.commit(batch.map(\.envelope))
-                for (request, result) in zip(batch, results) { request.continuation.resume(returning: result) }
+                committer.commit(batch.map(\.envelope)) { results in
+                    for (request, result) in zip(batch, results) { request.continuation.resume(returning: result) }
+                }
             }
         }
     }
@@ -206,6 +209,13 @@ public final class FileEventStore: EventStore {
             }
         }
         return try result.get()
+    }
+
+    /// Returns once every append answered so far has its layout files (they follow the answer by the
+    /// few file-system calls of their batch). Reads through the store wait for this themselves; it is
+    /// for those who look at the directory directly.
+    public func layoutWritten() async {
+        _ = try? await read { _ in () }
     }
 
     public func checkpoint(_ name: String) async throws(EventStoreError) -> JSONValue? {
