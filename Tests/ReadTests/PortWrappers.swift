@@ -10,10 +10,16 @@ final class InstrumentedGraphStore: GraphStore {
     let failPredicates: Set<String>
     /// Start-node lookups (`findNodes`) fail.
     let failFind: Bool
+    /// How long the ontology fingerprint takes to answer, and whether it fails (settable between requests).
+    let fingerprintDelay: Duration
+    let failFingerprint = Atomic<Bool>(false)
+    private let fingerprintsInFlight = Atomic<Int>(0)
     private let counter = Mutex<[String: Int]>([:])
 
-    init(_ base: any GraphStore, failHops: Bool = false, failPredicates: Set<String> = [], failFind: Bool = false) {
+    init(_ base: any GraphStore, failHops: Bool = false, failPredicates: Set<String> = [], failFind: Bool = false,
+         fingerprintDelay: Duration = .zero) {
         self.base = base
+        self.fingerprintDelay = fingerprintDelay
         self.failHops = failHops
         self.failPredicates = failPredicates
         self.failFind = failFind
@@ -41,6 +47,10 @@ final class InstrumentedGraphStore: GraphStore {
     }
     func schemaFingerprint(_ database: String) async throws(ReadModelError) -> String? {
         count("schemaFingerprint")
+        fingerprintsInFlight.add(1, ordering: .relaxed)
+        defer { fingerprintsInFlight.subtract(1, ordering: .relaxed) }
+        if fingerprintDelay > .zero { try? await Task.sleep(for: fingerprintDelay) }
+        if failFingerprint.load(ordering: .relaxed) { throw .unavailable("the graph stopped answering (test)") }
         return try await base.schemaFingerprint(database)
     }
     func upsertNodes(_ database: String, _ writes: [GraphNodeWrite]) async throws(ReadModelError) -> [VersionedWriteOutcome] {
@@ -57,7 +67,10 @@ final class InstrumentedGraphStore: GraphStore {
         async throws(ReadModelError) -> [GraphNode] {
         count("findNodes")
         if failFind { throw .unavailable("the graph stopped answering (test)") }
-        return try await base.findNodes(database, classId: classId, filters: filters, order: order, limit: limit, offset: offset)
+        let found = try await base.findNodes(database, classId: classId, filters: filters, order: order, limit: limit, offset: offset)
+        // Checked once answered: a check started alongside is still sleeping out its delay by then.
+        if fingerprintsInFlight.load(ordering: .relaxed) > 0 { count("findNodesWhileCheckingTheOntology") }
+        return found
     }
     func expand(_ database: String, from: [NodeRef], versions: [Int]?, predicate: String, direction: HopDirection, targetClass: String?,
                 filters: [GraphFilter], limit: Int) async throws(ReadModelError) -> GraphHop {

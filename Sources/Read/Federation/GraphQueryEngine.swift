@@ -16,9 +16,14 @@ public struct GraphQueryEngine: Sendable {
 
     /// The answer as JSON bytes.
     public func run(_ database: String, _ request: GraphQueryRequest) async throws(Problem) -> [UInt8] {
-        let (snapshot, schemaCalls) = try await Self.readingGraph { () async throws(ReadModelError) in
-            try await snapshots.load(database)
+        try await snapshots.withCurrent(database, loadFailure: { Self.problem($0, part: "the graph") }) {
+            snapshot, schemaCalls throws(Problem) in
+            try await answer(database, request, snapshot: snapshot, schemaCalls: schemaCalls)
         }
+    }
+
+    private func answer(_ database: String, _ request: GraphQueryRequest, snapshot: OntologySnapshot?, schemaCalls: Int)
+        async throws(Problem) -> [UInt8] {
         guard let snapshot else {
             throw Problem(status: 404, code: "database_not_found", detail: "database '\(database)' has no graph (unknown, or not created yet)",
                           field: "path.db")

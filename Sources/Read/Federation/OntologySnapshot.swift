@@ -49,4 +49,40 @@ public final class OntologySnapshots: Sendable {
         }
         return (snapshot, 2)
     }
+
+    /// Runs `body` with the current snapshot and the calls it took. With a snapshot cached, `body` starts on
+    /// it at once while the fingerprint is checked alongside — two statements at the same time instead of
+    /// one after the other; if the check finds the ontology changed, the speculative answer is dropped and
+    /// `body` runs again on the new snapshot. So `body` must only read. A failing check is `loadFailure`.
+    public func withCurrent<T: Sendable>(_ database: String, loadFailure: (ReadModelError) -> Problem,
+                                         _ body: (OntologySnapshot?, _ calls: Int) async throws(Problem) -> T)
+        async throws(Problem) -> T {
+        guard let speculated = cached.withLock({ $0[database] }) else {
+            let loaded = try Self.checked(await Self.loading(self, database), loadFailure)
+            return try await body(loaded.snapshot, loaded.calls)
+        }
+        async let check = Self.loading(self, database)
+        let speculative = await Self.outcome { () async throws(Problem) -> T in try await body(speculated, 1) }
+        let loaded = try Self.checked(await check, loadFailure)
+        if let current = loaded.snapshot, current.fingerprint == speculated.fingerprint { return try speculative.get() }
+        return try await body(loaded.snapshot, loaded.calls)
+    }
+
+    // Plain functions: a typed do/catch inside a closure or child task miscompiles in release builds (Swift 6.3).
+    private static func loading(_ snapshots: OntologySnapshots, _ database: String)
+        async -> Result<(snapshot: OntologySnapshot?, calls: Int), ReadModelError> {
+        do { return .success(try await snapshots.load(database)) } catch { return .failure(error) }
+    }
+
+    private static func outcome<T>(_ body: () async throws(Problem) -> T) async -> Result<T, Problem> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    private static func checked(_ loaded: Result<(snapshot: OntologySnapshot?, calls: Int), ReadModelError>,
+                                _ loadFailure: (ReadModelError) -> Problem) throws(Problem) -> (snapshot: OntologySnapshot?, calls: Int) {
+        switch loaded {
+        case .success(let value): return value
+        case .failure(let error): throw loadFailure(error)
+        }
+    }
 }

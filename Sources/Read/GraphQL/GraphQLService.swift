@@ -51,8 +51,16 @@ public struct GraphQLService: Sendable {
     }
 
     public func run(database: String, _ request: GraphQLRequest) async throws(Problem) -> GraphQLResponse {
+        try await snapshots.withCurrent(database, loadFailure: Self.ontologyUnavailable(database)) {
+            snapshot, calls throws(Problem) in
+            try await run(database, request, snapshot: snapshot, schemaCalls: calls)
+        }
+    }
+
+    private func run(_ database: String, _ request: GraphQLRequest, snapshot: OntologySnapshot?, schemaCalls: Int)
+        async throws(Problem) -> GraphQLResponse {
         let prepared: Prepared
-        switch try await prepare(database: database, request) {
+        switch try await prepare(database: database, request, snapshot: snapshot, schemaCalls: schemaCalls) {
         case .answered(let response): return response
         case .ready(let ready): prepared = ready
         }
@@ -94,8 +102,20 @@ public struct GraphQLService: Sendable {
         case ready(Prepared)
     }
 
-    /// Everything before the first graph or document call: schema, parse, validation, planning pass, limits.
+    /// `prepare` on a freshly loaded snapshot (for tests that look at the compiled plans).
     func prepare(database: String, _ request: GraphQLRequest) async throws(Problem) -> Preparation {
+        let loaded: (snapshot: OntologySnapshot?, calls: Int)
+        do throws(ReadModelError) {
+            loaded = try await snapshots.load(database)
+        } catch {
+            throw Self.ontologyUnavailable(database)(error)
+        }
+        return try await prepare(database: database, request, snapshot: loaded.snapshot, schemaCalls: loaded.calls)
+    }
+
+    /// Everything before the first graph or document call: schema, parse, validation, planning pass, limits.
+    func prepare(database: String, _ request: GraphQLRequest, snapshot: OntologySnapshot?, schemaCalls: Int)
+        async throws(Problem) -> Preparation {
         guard request.query.utf8.count <= limits.maxQueryBytes else {
             throw Problem(status: 413, code: "query_too_large",
                           detail: "the query is \(request.query.utf8.count) bytes; at most \(limits.maxQueryBytes) are accepted (SPICE_GRAPHQL_MAX_QUERY_BYTES)",
@@ -105,7 +125,7 @@ public struct GraphQLService: Sendable {
             return refused([GraphQLError(message: "the query nests brackets \(nesting) deep; at most \(limits.maxNesting) are accepted",
                                          extensions: ["code": "QUERY_TOO_DEEP", "nesting": .int(nesting), "maxNesting": .int(limits.maxNesting)])])
         }
-        let (entry, ontology, schemaCalls) = try await schema(database)
+        let (entry, ontology) = try schema(database, snapshot)
 
         let known = preparedQueries.document(schemaVersion: entry.version, query: request.query)
         let document: Document
@@ -155,17 +175,15 @@ public struct GraphQLService: Sendable {
 
     // MARK: Steps
 
-    /// The current ontology (from the snapshot cache, checked against the graph's fingerprint) and its schema.
-    private func schema(_ database: String) async throws(Problem) -> (GraphQLSchemaCache.Entry, OntologySchema, calls: Int) {
-        let loaded: (snapshot: OntologySnapshot?, calls: Int)
-        do throws(ReadModelError) {
-            loaded = try await snapshots.load(database)
-        } catch {
-            throw Problem(status: 503, code: "read_model_unavailable", detail: "the ontology of '\(database)' could not be read: \(error)")
-        }
-        guard let snapshot = loaded.snapshot else { throw Problem.notFound("no database '\(database)'") }
+    static func ontologyUnavailable(_ database: String) -> (ReadModelError) -> Problem {
+        { error in Problem(status: 503, code: "read_model_unavailable", detail: "the ontology of '\(database)' could not be read: \(error)") }
+    }
+
+    /// The ontology's schema (cached by the snapshot's fingerprint).
+    private func schema(_ database: String, _ snapshot: OntologySnapshot?) throws(Problem) -> (GraphQLSchemaCache.Entry, OntologySchema) {
+        guard let snapshot else { throw Problem.notFound("no database '\(database)'") }
         do {
-            return (try cache.schema(for: database, snapshot), snapshot.schema, loaded.calls)
+            return (try cache.schema(for: database, snapshot), snapshot.schema)
         } catch {
             throw Problem(status: 500, code: "schema_generation_failed", detail: "\(error)")
         }
