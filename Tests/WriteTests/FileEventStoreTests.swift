@@ -125,6 +125,15 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(read(root, "indexes/by-event-id/\(id).json"), indexBody)
         XCTAssertEqual(read(root, "indexes/by-date/2026/11/22/1795334139123_\(id).json"), indexBody)
         XCTAssertEqual(read(root, "indexes/by-aggregate/Instance/db1%3Amain%3APerson%3Ap-1/00000000000000000007_\(id).json"), indexBody)
+        // The three index entries are one file under three names (one inode instead of three).
+        let indexInodes = ["indexes/by-event-id/\(id).json", "indexes/by-date/2026/11/22/1795334139123_\(id).json",
+                           "indexes/by-aggregate/Instance/db1%3Amain%3APerson%3Ap-1/00000000000000000007_\(id).json"].map { key -> [UInt64] in
+            var info = stat()
+            XCTAssertEqual(stat(root + "/" + key, &info), 0)
+            return [UInt64(info.st_ino), UInt64(info.st_nlink)]
+        }
+        XCTAssertEqual(Set(indexInodes).count, 1)
+        XCTAssertEqual(indexInodes.first?[1], 3)
 
         // Without a sequence number there is no by-aggregate entry.
         let loose = envelope(aggregateType: "Database", aggregate: "db1", sequence: nil)

@@ -59,8 +59,8 @@ final class AppendQueue: @unchecked Sendable {
 /// 3. **Answer.** Every caller of the batch is resumed: its append is durable. Readers are held at the
 ///    gate from this moment until the layout is written, so none that starts after an append returned
 ///    can miss it.
-/// 4. **Layout.** Every planned object is written as a hidden temporary file (not synced) and linked to
-///    its name: `link()` never replaces an existing object (write-once, like S3 `If-None-Match: *`). The
+/// 4. **Layout.** Every planned object is written as a hidden temporary file (not synced; an event's three
+///    index entries, which have the same body, share one) and linked to its name: `link()` never replaces an existing object (write-once, like S3 `If-None-Match: *`). The
 ///    checkpointer makes them durable later; after a crash, `Recovery` rewrites them from the log. The
 ///    next batch is planned only after this one's layout is complete, so existence checks (which read
 ///    the layout) see every earlier append. The layout's syscalls (~0.7 ms for one event here) are thus
@@ -263,7 +263,10 @@ final class BatchCommitter: @unchecked Sendable {
         checkpointer.publish(end)
     }
 
-    /// Writes every planned object as a temporary file and links it to its name.
+    /// Writes every planned object as a temporary file and links it to its name. Objects with the same
+    /// bytes (an event's three index entries) share one file under their names: creating inodes is most of
+    /// the layout's cost (ext4), and write-once objects never change, so a shared inode is never written
+    /// through one name and read through another.
     private func writeObjects(_ planned: [ObjectSpec]) throws(EventStoreError) {
         let files = self.files
         for object in planned {
@@ -272,23 +275,31 @@ final class BatchCommitter: @unchecked Sendable {
             _ = try files.makeDirectories(directoryKey)
             knownDirectories.insert(directoryKey)
         }
-        let temporaries = syncPool.map(planned) { object -> TemporaryFile in
+        var bodyIndex: [[UInt8]: Int] = [:]
+        var bodies: [(bytes: [UInt8], directory: String)] = []
+        let bodyOf = planned.map { object -> Int in
+            if let known = bodyIndex[object.bytes] { return known }
+            bodyIndex[object.bytes] = bodies.count
+            bodies.append((object.bytes, files.path(StoreFiles.parent(of: object.key))))
+            return bodies.count - 1
+        }
+        let temporaries = syncPool.map(bodies) { body -> TemporaryFile in
             do throws(EventStoreError) {
-                let file = try files.writeTemporary(in: files.path(StoreFiles.parent(of: object.key)), bytes: object.bytes)
+                let file = try files.writeTemporary(in: body.directory, bytes: body.bytes)
                 Glibc.close(file.fd)
                 return .written(path: file.path)
             } catch {
                 return .failed(error)
             }
         }
-        var temporaryPaths: [String] = temporaries.map { if case .written(let path) = $0 { path } else { "" } }
+        let temporaryPaths: [String] = temporaries.map { if case .written(let path) = $0 { path } else { "" } }
         defer { for path in temporaryPaths where !path.isEmpty { unlink(path) } }
         for temporary in temporaries { if case .failed(let error) = temporary { throw error } }
         // Envelopes first, then by-event-id, then the other indexes.
         let order = planned.indices.sorted { (planned[$0].stage, $0) < (planned[$1].stage, $1) }
         for index in order {
             let finalPath = files.path(planned[index].key)
-            if link(temporaryPaths[index], finalPath) != 0 {
+            if link(temporaryPaths[bodyOf[index]], finalPath) != 0 {
                 let code = errno
                 // An index entry that already exists is the entry we meant to write (its name carries the
                 // event id); an envelope object never exists here (checked above).
@@ -296,8 +307,6 @@ final class BatchCommitter: @unchecked Sendable {
                     throw .io(SystemErrorText.describe("link(\(finalPath))", code))
                 }
             }
-            unlink(temporaryPaths[index])
-            temporaryPaths[index] = ""
         }
     }
 
