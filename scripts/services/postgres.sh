@@ -13,6 +13,14 @@ as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The server must not inherit its caller's open descriptors: a test runner can hold hundreds, and
+# PostgreSQL refuses to start when fewer than ~60 remain under max_files_per_process. (255 is bash's own
+# handle on this script.)
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if [ "$fd" -gt 2 ] && [ "$fd" -ne 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 case "$action" in
   start)
     mkdir -p "$dir"
