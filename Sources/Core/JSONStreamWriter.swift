@@ -1,10 +1,14 @@
 /// Writes JSON straight into bytes, members in the order written: for large answers (hundreds of nodes)
 /// where building a `JSONValue` tree of dictionaries first, then sorting every object's keys, costs more
-/// than the query. Values that are already trees (documents) go through `JSONWriter`.
+/// than the query. Values that are already trees go through `JSONWriter`; documents, already text, are copied.
 public struct JSONStreamWriter {
     public private(set) var bytes: [UInt8] = []
-    /// Per open container: whether a member was written (a comma comes first).
-    private var started: [Bool] = []
+    /// Per open container, whether a member was written (a comma comes first): bit `n` for the container at
+    /// depth `n`, deeper ones in `deeperStarted`. A bit per level, because an array of flags costs a
+    /// uniqueness check on every value written.
+    private var startedBits: UInt64 = 0
+    private var deeperStarted: [Bool] = []
+    private var depth = 0
 
     public init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
 
@@ -26,13 +30,25 @@ public struct JSONStreamWriter {
         JSONWriter.writeString(name, into: &bytes)
         bytes.append(UInt8(ascii: ":"))
         // The value that follows is the member's, not a new element.
-        started[started.count - 1] = false
+        setStarted(false)
     }
 
     /// A tree value, its objects in their own order (an answer's member order carries no meaning).
     public mutating func value(_ value: JSONValue) { element { JSONWriter.write(value, into: &$0, sortKeys: false) } }
     public mutating func string(_ text: String) { element { JSONWriter.writeString(text, into: &$0) } }
-    public mutating func number(_ value: Int) { element { $0.append(contentsOf: String(value).utf8) } }
+    /// `head`, `separator` and `tail` as one string, without building it first (node ids: `Class/instance`).
+    public mutating func string(_ head: String, _ separator: Unicode.Scalar, _ tail: String) {
+        element { out in
+            out.append(UInt8(ascii: "\""))
+            JSONWriter.writeStringContents(head, into: &out)
+            JSONWriter.writeStringContents(String(separator), into: &out)
+            JSONWriter.writeStringContents(tail, into: &out)
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+    /// A value that is already JSON text, copied as it is.
+    public mutating func json(_ value: JSONObjectText) { element { $0.append(contentsOf: value.text.utf8) } }
+    public mutating func number(_ value: Int) { element { JSONWriter.writeInteger(value, into: &$0) } }
     public mutating func number(_ value: Double) { element { JSONWriter.writeNumber(value, into: &$0) } }
     public mutating func bool(_ value: Bool) { element { $0.append(contentsOf: (value ? "true" : "false").utf8) } }
     public mutating func null() { element { $0.append(contentsOf: "null".utf8) } }
@@ -52,20 +68,39 @@ public struct JSONStreamWriter {
     private mutating func open(_ bracket: UInt8) {
         separate()
         bytes.append(bracket)
-        started.append(false)
+        depth += 1
+        setStarted(false)
     }
 
     private mutating func close(_ bracket: UInt8) {
-        started.removeLast()
+        if depth > 64 { deeperStarted.removeLast() }
+        depth -= 1
         bytes.append(bracket)
         markStarted()
     }
 
     private mutating func separate() {
-        if let last = started.last, last { bytes.append(UInt8(ascii: ",")) }
+        if isStarted { bytes.append(UInt8(ascii: ",")) }
     }
 
     private mutating func markStarted() {
-        if !started.isEmpty { started[started.count - 1] = true }
+        if depth > 0 { setStarted(true) }
+    }
+
+    /// Whether the innermost open container has a member (false outside any container).
+    private var isStarted: Bool {
+        guard depth > 0 else { return false }
+        return depth <= 64 ? startedBits & (1 << UInt64(depth - 1)) != 0 : deeperStarted[depth - 65]
+    }
+
+    private mutating func setStarted(_ started: Bool) {
+        if depth <= 64 {
+            let bit: UInt64 = 1 << UInt64(depth - 1)
+            startedBits = started ? startedBits | bit : startedBits & ~bit
+        } else if deeperStarted.count == depth - 64 {
+            deeperStarted[depth - 65] = started
+        } else {
+            deeperStarted.append(started)
+        }
     }
 }

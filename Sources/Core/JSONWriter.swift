@@ -47,10 +47,23 @@ public enum JSONWriter {
         }
     }
 
+    /// Decimal digits without a `String` in between: answers write thousands of small integers.
+    public static func writeInteger(_ value: Int, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var divisor: UInt = 1
+        while rest / divisor >= 10 { divisor *= 10 }
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        } while divisor > 0
+    }
+
     public static func writeNumber(_ n: Double, into out: inout [UInt8]) {
         guard n.isFinite else { out.append(contentsOf: "null".utf8); return }
         if n.rounded() == n, abs(n) < 1e15 {
-            out.append(contentsOf: String(Int64(n)).utf8)
+            writeInteger(Int(n), into: &out)
         } else {
             out.append(contentsOf: "\(n)".utf8)
         }
@@ -58,15 +71,19 @@ public enum JSONWriter {
 
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copy them whole.
-        let plain = s.utf8.withContiguousStorageIfAvailable { buffer in
-            !buffer.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        writeStringContents(s, into: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The string's characters, escaped, without the quotes.
+    public static func writeStringContents(_ s: String, into out: inout [UInt8]) {
+        // Most strings need no escaping: copy them whole, straight from their storage.
+        let copied = s.utf8.withContiguousStorageIfAvailable { buffer in
+            if buffer.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) { return false }
+            out.append(contentsOf: buffer)
+            return true
         }
-        if plain == true {
-            out.append(contentsOf: s.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
+        if copied == true { return }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
@@ -80,6 +97,5 @@ public enum JSONWriter {
             default: out.append(byte)
             }
         }
-        out.append(UInt8(ascii: "\""))
     }
 }

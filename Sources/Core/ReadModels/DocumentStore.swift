@@ -3,7 +3,8 @@ public struct InstanceDocument: Sendable, Equatable {
     public let ref: NodeRef
     /// The instance aggregate's sequence number.
     public let version: Int
-    public let data: JSONValue
+    /// The data as JSON text: reads pass documents on far more often than they look inside them.
+    public let body: JSONObjectText
     /// A tombstone: the instance was deleted at `version`; it hides the document from reads and refuses
     /// older versions so a late event cannot resurrect it.
     public let deleted: Bool
@@ -15,14 +16,23 @@ public struct InstanceDocument: Sendable, Equatable {
 
     public init(ref: NodeRef, version: Int, data: JSONValue, deleted: Bool = false, eventId: String,
                 createdAt: String, updatedAt: String) {
+        self.init(ref: ref, version: version, body: JSONObjectText(data), deleted: deleted, eventId: eventId,
+                  createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    public init(ref: NodeRef, version: Int, body: JSONObjectText, deleted: Bool = false, eventId: String,
+                createdAt: String, updatedAt: String) {
         self.ref = ref
         self.version = version
-        self.data = data
+        self.body = body
         self.deleted = deleted
         self.eventId = eventId
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
+
+    /// The data, parsed.
+    public var data: JSONValue { body.value }
 }
 
 /// The document index port: per database, instance documents and the ontology's class documents.

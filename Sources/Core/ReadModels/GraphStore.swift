@@ -18,6 +18,10 @@ public struct NodeRef: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public var description: String { classId + "/" + instanceId }
 
+    /// Only the instance id: it nearly always tells nodes apart on its own, and a traversal hashes refs
+    /// several times per edge. Equality still compares both parts.
+    public func hash(into hasher: inout Hasher) { hasher.combine(instanceId) }
+
     public static func < (lhs: NodeRef, rhs: NodeRef) -> Bool {
         (lhs.classId, lhs.instanceId) < (rhs.classId, rhs.instanceId)
     }

@@ -69,15 +69,27 @@ extension PostgresValue {
 /// Column names of one result, shared by all its rows.
 final class PostgresColumnLayout: Sendable {
     let names: [String]
-    let index: [String: Int]
+    /// Only for wide results: a row of a dozen columns finds a name faster by comparing (column names are
+    /// short, and short strings compare as two words) than by hashing it.
+    private let index: [String: Int]?
 
     init(names: [String]) {
         self.names = names
+        guard names.count > 16 else {
+            index = nil
+            return
+        }
         var index: [String: Int] = [:]
         for (position, name) in names.enumerated() where index[name] == nil {
             index[name] = position
         }
         self.index = index
+    }
+
+    /// The first column with this name.
+    func position(of name: String) -> Int? {
+        if let index { return index[name] }
+        return names.firstIndex(of: name)
     }
 }
 
@@ -103,7 +115,7 @@ public struct PostgresRow: Sendable {
 
     /// The raw text value, or nil for NULL / a missing column.
     public func string(_ column: String) -> String? {
-        guard let position = layout.index[column] else { return nil }
+        guard let position = layout.position(of: column) else { return nil }
         return values[position]
     }
 
@@ -137,7 +149,7 @@ public struct PostgresRow: Sendable {
     }
 
     public func isNull(_ column: String) -> Bool {
-        guard let position = layout.index[column] else { return true }
+        guard let position = layout.position(of: column) else { return true }
         return values[position] == nil
     }
 

@@ -26,7 +26,7 @@ public struct PostgresDocumentStore: DocumentStore {
             PostgresArrayLiteral.text(sent.map(\.ref.classId)),
             PostgresArrayLiteral.text(sent.map(\.ref.instanceId)),
             PostgresArrayLiteral.integers(sent.map(\.version)),
-            PostgresArrayLiteral.text(sent.map { JSONWriter.string($0.data) }),
+            PostgresArrayLiteral.text(sent.map(\.body.text)),
             PostgresArrayLiteral.booleans(sent.map(\.deleted)),
             PostgresArrayLiteral.text(sent.map(\.eventId)),
             PostgresArrayLiteral.text(sent.map(\.createdAt)),
@@ -52,7 +52,7 @@ public struct PostgresDocumentStore: DocumentStore {
 
     /// A live document from a row that selected its columns (also the graph's hops that join documents).
     static func document(_ ref: NodeRef, _ row: PostgresRow, versionColumn: String, dataColumn: String) throws(ReadModelError) -> InstanceDocument {
-        InstanceDocument(ref: ref, version: try row.requiredInt(versionColumn), data: try row.json(dataColumn), deleted: false,
+        InstanceDocument(ref: ref, version: try row.requiredInt(versionColumn), body: try row.jsonText(dataColumn), deleted: false,
                          eventId: try row.required("event_id"), createdAt: try row.required("created_at"),
                          updatedAt: try row.required("updated_at"))
     }

@@ -67,8 +67,7 @@ enum DataStatusRule {
             if document.version < node.version {
                 return (.partial, status(node, document, .staleDocument, nowMilliseconds))
             }
-            let data = document.data.objectValue ?? [:]
-            let missing = requiredFields.filter { data[$0] == nil || data[$0] == .null }
+            let missing = requiredFields.filter { !document.body.hasValue($0) }
             if !missing.isEmpty {
                 return (.partial, status(node, document, .missingRequiredFields, nowMilliseconds, missing: missing))
             }

@@ -39,7 +39,7 @@ struct GraphQueryResponse {
                     for path in paths {
                         out.object { out in
                             out.key("nodes")
-                            out.array { out in path.nodes.forEach { out.string($0.description) } }
+                            out.array { out in path.nodes.forEach { out.string($0) } }
                             out.key("edges")
                             out.array { out in path.edges.forEach { write($0, hop: nil, into: &out) } }
                         }
@@ -78,7 +78,7 @@ struct GraphQueryResponse {
     private func write(_ resolved: ResolvedNode, primaryKey: String?, into out: inout JSONStreamWriter) {
         let ref = resolved.node.ref
         out.object { out in
-            out.key("id"); out.string(ref.description)
+            out.key("id"); out.string(ref)
             out.key("type"); out.string(ref.classId)
             out.key("instance_id"); out.string(ref.instanceId)
             out.key("db_name"); out.string(database)
@@ -88,7 +88,10 @@ struct GraphQueryResponse {
             out.key("index_status")
             resolved.indexStatus.write(into: &out)
             writeDisplay(resolved, primaryKey: primaryKey, into: &out)
-            if request.includeDocuments { out.member("data", resolved.document?.data ?? .null) }
+            if request.includeDocuments {
+                out.key("data")
+                if let document = resolved.document { out.json(document.body) } else { out.null() }
+            }
             if request.includeProvenance { out.member("provenance", provenance(resolved)) }
         }
     }
@@ -106,22 +109,30 @@ struct GraphQueryResponse {
 
     /// What a UI shows for the node: its primary key and a name, from the document or else the graph.
     private func writeDisplay(_ resolved: ResolvedNode, primaryKey: String?, into out: inout JSONStreamWriter) {
-        let data = resolved.document?.data.objectValue ?? resolved.node.fields
-        let key = primaryKey.flatMap { data[$0] } ?? .string(resolved.node.ref.instanceId)
+        func field(_ name: String) -> JSONValue? {
+            if let body = resolved.document?.body, body.isObject { return body[name] }
+            return resolved.node.fields[name]
+        }
+        let key = primaryKey.flatMap(field) ?? .string(resolved.node.ref.instanceId)
         out.key("display")
         out.object { out in
             out.member("primary_key", key)
-            out.member("name", data["name"] ?? data["label"] ?? key)
+            out.member("name", field("name") ?? field("label") ?? key)
         }
     }
 
     /// Edges as stored (`from --predicate--> to`), whatever direction the hop walked them.
     private func write(_ edge: GraphEdge, hop: Int?, into out: inout JSONStreamWriter) {
         out.object { out in
-            out.key("from_node"); out.string(edge.from.description)
-            out.key("to_node"); out.string(edge.to.description)
+            out.key("from_node"); out.string(edge.from)
+            out.key("to_node"); out.string(edge.to)
             out.key("predicate"); out.string(edge.predicate)
             if let hop { out.key("hop"); out.number(hop - 1) }
         }
     }
+}
+
+extension JSONStreamWriter {
+    /// A node's `Class/instance` id, written without building the string.
+    mutating func string(_ ref: NodeRef) { string(ref.classId, "/", ref.instanceId) }
 }

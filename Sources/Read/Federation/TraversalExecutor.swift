@@ -60,6 +60,7 @@ public struct TraversalExecutor: Sendable {
             depth += 1
         }
 
+        state.result.nodes.reserveCapacity(fetches.reduce(0) { $0 + $1.nodes.count })
         for fetch in fetches {
             await state.resolve(fetch, includeDocuments: plan.includeDocuments, schema: schema, now: now)
         }

@@ -62,13 +62,24 @@ public struct HopPlan: Sendable {
 }
 
 /// A node in an answer: the graph's view, the document when read, and how the two compare.
-public struct ResolvedNode: Sendable {
+///
+/// A class, not a struct: answers hand each node around many times (a GraphQL answer repeats it under every
+/// parent), and a struct of a dozen strings costs a dozen reference counts per copy.
+public final class ResolvedNode: Sendable {
     public let node: GraphNode
     public let document: InstanceDocument?
     public let status: DataStatus
     public let indexStatus: IndexStatus
     /// The first level it was reached at (0: a start node).
     public let depth: Int
+
+    init(node: GraphNode, document: InstanceDocument?, status: DataStatus, indexStatus: IndexStatus, depth: Int) {
+        self.node = node
+        self.document = document
+        self.status = status
+        self.indexStatus = indexStatus
+        self.depth = depth
+    }
 }
 
 /// The answer to a plan.

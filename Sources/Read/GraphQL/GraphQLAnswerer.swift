@@ -24,6 +24,7 @@ struct GraphQLAnswerer {
     private var collected: [String: OrderedDictionary<String, [Field]>] = [:]
     /// Each class's fields by GraphQL name, built when the class is first answered.
     private var fieldsByName: [String: [String: GraphQLModel.Field]] = [:]
+    private var compiledSelections: [SelectionKey: CompiledSelection] = [:]
 
     init?(model: GraphQLModel, document: Document, operationName: String?, variables: [String: Map],
           roots: [String: AnsweringContext.Root]) {
@@ -89,34 +90,84 @@ struct GraphQLAnswerer {
 
     private mutating func object(_ node: ResolvedNode, _ parents: [Field], _ path: ResponsePath, keyPath: String, _ walk: Walk) -> Map {
         guard let type = model[classId: node.node.ref.classId] else { return .null }
-        var out = OrderedDictionary<String, Map>()
-        for (key, asts) in collectOnce(typeName: type.typeName, keyPath: keyPath, parents) {
-            let name = asts[0].name.value
-            let fieldPath = path.appending(.key(key))
-            switch name {
-            case "__typename": out[key] = .string(type.typeName)
-            case "_id": out[key] = .string(node.node.ref.instanceId)
-            case "_class": out[key] = .string(node.node.ref.classId)
-            case "_version": out[key] = .int(node.node.version)
-            case "_dataStatus": out[key] = .string(node.status.rawValue)
-            case "_indexStatus": out[key] = indexStatus(node.indexStatus, asts, keyPath: keyPath + "." + key)
-            default:
-                switch field(named: name, of: type) {
-                case .property(let field)?:
-                    switch GraphQLResolvers.propertyValue(node, field) {
-                    case .success(let value): out[key] = value
-                    case .failure(let mismatch):
-                        errors.append(error(mismatch.message, "INVALID_STORED_VALUE", asts, fieldPath))
-                        out[key] = .null
-                    }
-                case .relationship(let field)?:
-                    out[key] = relationship(field, from: node, asts, fieldPath, keyPath: keyPath + "." + key, walk)
-                case nil:
-                    out[key] = .null
+        let selection = compiledSelection(type, keyPath: keyPath, parents)
+        var out = OrderedDictionary<String, Map>(minimumCapacity: selection.fields.count)
+        for field in selection.fields {
+            switch field.kind {
+            case .typename: out[field.key] = .string(type.typeName)
+            case .id: out[field.key] = .string(node.node.ref.instanceId)
+            case .classId: out[field.key] = .string(node.node.ref.classId)
+            case .version: out[field.key] = .int(node.node.version)
+            case .dataStatus: out[field.key] = .string(node.status.rawValue)
+            case .indexStatus(let childKeyPath): out[field.key] = indexStatus(node.indexStatus, field.asts, keyPath: childKeyPath)
+            case .property(let property):
+                switch GraphQLResolvers.propertyValue(node, property) {
+                case .success(let value): out[field.key] = value
+                case .failure(let mismatch):
+                    errors.append(error(mismatch.message, "INVALID_STORED_VALUE", field.asts, path.appending(.key(field.key))))
+                    out[field.key] = .null
                 }
+            case .relationship(let relationship, let childKeyPath):
+                out[field.key] = self.relationship(relationship, from: node, field.asts, path.appending(.key(field.key)),
+                                                   keyPath: childKeyPath, walk)
+            case .unknown:
+                out[field.key] = .null
             }
         }
         return .dictionary(out)
+    }
+
+    /// The fields a type's objects answer at one position of the query, each with what answering it needs:
+    /// worked out once per (type, key path), since every object there answers the same fields.
+    private struct CompiledField {
+        enum Kind {
+            case typename, id, classId, version, dataStatus
+            case indexStatus(keyPath: String)
+            case property(GraphQLModel.PropertyField)
+            case relationship(GraphQLModel.RelationshipField, keyPath: String)
+            case unknown
+        }
+
+        let key: String
+        let asts: [Field]
+        let kind: Kind
+    }
+
+    private struct SelectionKey: Hashable {
+        let typeName: String
+        let keyPath: String
+    }
+
+    private final class CompiledSelection {
+        let fields: [CompiledField]
+        init(fields: [CompiledField]) { self.fields = fields }
+    }
+
+    private mutating func compiledSelection(_ type: GraphQLModel.ClassType, keyPath: String, _ parents: [Field]) -> CompiledSelection {
+        let cacheKey = SelectionKey(typeName: type.typeName, keyPath: keyPath)
+        if let known = compiledSelections[cacheKey] { return known }
+        var fields: [CompiledField] = []
+        for (key, asts) in collectOnce(typeName: type.typeName, keyPath: keyPath, parents) {
+            let kind: CompiledField.Kind
+            switch asts[0].name.value {
+            case "__typename": kind = .typename
+            case "_id": kind = .id
+            case "_class": kind = .classId
+            case "_version": kind = .version
+            case "_dataStatus": kind = .dataStatus
+            case "_indexStatus": kind = .indexStatus(keyPath: keyPath + "." + key)
+            case let name:
+                switch field(named: name, of: type) {
+                case .property(let property)?: kind = .property(property)
+                case .relationship(let relationship)?: kind = .relationship(relationship, keyPath: keyPath + "." + key)
+                case nil: kind = .unknown
+                }
+            }
+            fields.append(CompiledField(key: key, asts: asts, kind: kind))
+        }
+        let selection = CompiledSelection(fields: fields)
+        compiledSelections[cacheKey] = selection
+        return selection
     }
 
     private mutating func relationship(_ field: GraphQLModel.RelationshipField, from node: ResolvedNode, _ asts: [Field],

@@ -73,7 +73,7 @@ enum GraphQLResolvers {
     /// A property's value as GraphQL output (`.null` when absent; lists as `.array`), for both answering paths.
     static func propertyValue(_ node: ResolvedNode, _ field: GraphQLModel.PropertyField) -> Result<Map, GraphQLValues.ValueMismatch> {
         let name = field.property.name
-        guard let value = node.document?.data[name] ?? node.node.fields[name], value != .null else { return .success(.null) }
+        guard let value = node.document?.body[name] ?? node.node.fields[name], value != .null else { return .success(.null) }
         guard field.isList else { return GraphQLValues.output(value, field.kind) }
         guard case .array(let items) = value else {
             return .failure(GraphQLValues.ValueMismatch(kind: field.kind, value: value, notAList: true))

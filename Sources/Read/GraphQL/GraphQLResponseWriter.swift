@@ -64,7 +64,7 @@ enum GraphQLResponseWriter {
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .number(let number):
             switch number.storageType {
-            case .int: out.append(contentsOf: String(number.intValue).utf8)
+            case .int: JSONWriter.writeInteger(number.intValue, into: &out)
             case .bool: out.append(contentsOf: (number.boolValue ? "true" : "false").utf8)
             case .double, .unknown: JSONWriter.write(.number(number.doubleValue), into: &out)
             }

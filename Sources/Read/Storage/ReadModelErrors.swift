@@ -52,6 +52,16 @@ extension PostgresRow {
         }
     }
 
+    /// A jsonb column selected as text, kept as text (its members located, not parsed).
+    func jsonText(_ column: String) throws(ReadModelError) -> JSONObjectText {
+        let text = try required(column)
+        do {
+            return try JSONObjectText(text)
+        } catch {
+            throw .invalidResponse("column \(column) holds unreadable JSON: \(error)")
+        }
+    }
+
     func jsonObject(_ column: String) throws(ReadModelError) -> [String: JSONValue] {
         guard case .object(let members) = try json(column) else {
             throw .invalidResponse("column \(column) is not a JSON object")
