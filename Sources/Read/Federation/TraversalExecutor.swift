@@ -47,7 +47,11 @@ public struct TraversalExecutor: Sendable {
                     state.result.hopFailures[hop.id] = error
                     state.warn("hop_failed", "hop \(hop.id) (\(hop.predicate)) failed: \(error)")
                 case .success(let (hopResult, documents)):
-                    broughtDocuments.merge(documents) { first, _ in first }
+                    if broughtDocuments.isEmpty {
+                        broughtDocuments = documents
+                    } else {
+                        broughtDocuments.merge(documents) { first, _ in first }
+                    }
                     let reached = state.keep(hopResult, of: hop, depth: depth, budgetAtStart: walked.budget, added: &added)
                     next += hop.hops.map { (hop: $0, sources: reached) }
                 }

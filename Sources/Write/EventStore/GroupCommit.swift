@@ -79,7 +79,9 @@ final class BatchCommitter: @unchecked Sendable {
     private let writesLayout: Bool
     private var failure: String?
     /// Directory keys known to exist (saves mkdir calls).
+    /// Directories (keys) made or found by this writer, so a layout object's directory costs no system call.
     private var knownDirectories: Set<String> = []
+    static let knownDirectoryLimit = 100_000
 
     init(files: StoreFiles, gate: ReadWriteGate, syncPool: BlockingPool, log: WriteAheadLog, checkpointer: Checkpointer,
          writesLayout: Bool) {
@@ -272,8 +274,18 @@ final class BatchCommitter: @unchecked Sendable {
         for object in planned {
             let directoryKey = StoreFiles.parent(of: object.key)
             if knownDirectories.contains(directoryKey) { continue }
-            _ = try files.makeDirectories(directoryKey)
-            knownDirectories.insert(directoryKey)
+            // Most new directories are one aggregate's, under directories made before: start from the deepest
+            // one known instead of trying every level from the root.
+            var missing = [directoryKey]
+            var ancestor = StoreFiles.parent(of: directoryKey)
+            while ancestor != "." && ancestor != "/" && !knownDirectories.contains(ancestor) {
+                missing.append(ancestor)
+                ancestor = StoreFiles.parent(of: ancestor)
+            }
+            _ = try files.makeDirectories(directoryKey, below: knownDirectories.contains(ancestor) ? ancestor : nil)
+            // A bound on memory: forgetting costs only a mkdir that finds the directory there.
+            if knownDirectories.count + missing.count > Self.knownDirectoryLimit { knownDirectories.removeAll(keepingCapacity: true) }
+            knownDirectories.formUnion(missing)
         }
         var bodyIndex: [[UInt8]: Int] = [:]
         var bodies: [(bytes: [UInt8], directory: String)] = []

@@ -100,12 +100,13 @@ struct StoreFiles: Sendable {
 
     // MARK: Writing (group-commit writer thread only)
 
-    /// Creates the directory and any missing ancestors below the root; returns the paths it created,
-    /// outermost first (each needs its parent synced).
-    func makeDirectories(_ directoryKey: String) throws(EventStoreError) -> [String] {
+    /// Creates the directory and any missing ancestors below the root, or below `existing` (an ancestor key
+    /// known to exist); returns the paths it created, outermost first (each needs its parent synced).
+    func makeDirectories(_ directoryKey: String, below existing: String? = nil) throws(EventStoreError) -> [String] {
         var created: [String] = []
-        var current = root
-        for segment in directoryKey.split(separator: "/") {
+        var current = existing.map { path($0) } ?? root
+        let rest = existing.map { directoryKey.dropFirst($0.count + 1) } ?? directoryKey[...]
+        for segment in rest.split(separator: "/") {
             current += "/" + segment
             if mkdir(current, 0o755) == 0 {
                 created.append(current)

@@ -9,8 +9,7 @@ public struct InstanceCommands: Sendable {
     public static let maxBulkItems = 1000
 
     public func create(database: String, classId: String, data: JSONValue, context: CommandContext) async throws -> CommandAccepted {
-        _ = try await write.requireDatabase(database)
-        let validator = InstanceValidator(schema: try await write.schema(of: database))
+        let validator = InstanceValidator(schema: try await write.schemaOfLiveDatabase(database))
         try requireClass(classId, in: validator.schema, database: database)
         let instance = try validator.validateCreate(classId: classId, data: data)
         return try await submitCreate(database: database, classId: classId, instance: instance, context: context)
@@ -18,8 +17,7 @@ public struct InstanceCommands: Sendable {
 
     public func update(database: String, classId: String, instanceId: String, patch: JSONValue, expectedSequence: Int,
                        context: CommandContext) async throws -> CommandAccepted {
-        _ = try await write.requireDatabase(database)
-        let validator = InstanceValidator(schema: try await write.schema(of: database))
+        let validator = InstanceValidator(schema: try await write.schemaOfLiveDatabase(database))
         try requireClass(classId, in: validator.schema, database: database)
         return try await write.intake.submit(CommandRequest(
             commandId: context.commandId, commandType: "UPDATE_INSTANCE",
@@ -57,8 +55,7 @@ public struct InstanceCommands: Sendable {
             throw Problem(status: 413, code: "too_many_items", detail: "at most \(Self.maxBulkItems) instances per request",
                           field: "body.instances")
         }
-        _ = try await write.requireDatabase(database)
-        var validator = InstanceValidator(schema: try await write.schema(of: database))
+        var validator = InstanceValidator(schema: try await write.schemaOfLiveDatabase(database))
         try requireClass(classId, in: validator.schema, database: database)
         var results: [BulkItemResult] = []
         for (index, data) in items.enumerated() {

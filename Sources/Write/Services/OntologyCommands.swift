@@ -7,13 +7,11 @@ public struct OntologyCommands: Sendable {
 
     /// Lint a definition against the database's current ontology; nothing is written.
     public func validate(database: String, definition: JSONValue) async throws -> ValidationReport {
-        _ = try await write.requireDatabase(database)
-        return validateClassDefinition(definition, existing: try await write.schema(of: database))
+        return validateClassDefinition(definition, existing: try await write.schemaOfLiveDatabase(database))
     }
 
     public func create(database: String, definition: JSONValue, context: CommandContext) async throws -> CommandAccepted {
-        _ = try await write.requireDatabase(database)
-        let report = validateClassDefinition(definition, existing: try await write.schema(of: database))
+        let report = validateClassDefinition(definition, existing: try await write.schemaOfLiveDatabase(database))
         guard report.isValid, let ontologyClass = report.ontologyClass else { throw Self.rejection(report) }
         let state = ontologyClass.json
         return try await write.intake.submit(CommandRequest(

@@ -29,22 +29,28 @@ public struct WritePath: Sendable {
 
     /// 404 unless the database exists and is not deleted.
     func requireDatabase(_ name: String) async throws -> AggregateSnapshot {
-        guard let snapshot = try await aggregates.snapshot(.database(name)), !snapshot.deleted else {
-            throw Problem(status: 404, code: "database_not_found", detail: "database \(name) does not exist", field: "path.db")
-        }
+        guard let snapshot = try await aggregates.snapshot(.database(name)), !snapshot.deleted else { throw Self.databaseNotFound(name) }
         return snapshot
     }
 
-    /// The database's current ontology, as accepted (the state instance writes are validated against).
-    /// Parsed schemas are cached by the ontology's version (the sum of its classes' sequence numbers, which
-    /// grows with every class create, update and delete), so an instance write costs one small query.
-    func schema(of database: String) async throws -> OntologySchema {
-        let version = try await mapStorageErrors {
+    private static func databaseNotFound(_ name: String) -> Problem {
+        Problem(status: 404, code: "database_not_found", detail: "database \(name) does not exist", field: "path.db")
+    }
+
+    /// The current ontology of a live database (404 otherwise), as accepted: the state instance writes are
+    /// validated against. Parsed schemas are cached by the ontology's version (the sum of its classes'
+    /// sequence numbers, which grows with every class create, update and delete), so a write costs one small
+    /// query for both the database check and the version.
+    func schemaOfLiveDatabase(_ database: String) async throws -> OntologySchema {
+        let row = try await mapStorageErrors {
             try await client.query("""
-                SELECT coalesce(sum(sequence_number), 0) AS version FROM aggregates
-                WHERE aggregate_type = 'OntologyClass' AND database_name = $1
-                """, [.text(database)]).rows.first?.int("version") ?? 0
+                SELECT (SELECT NOT deleted FROM aggregates WHERE aggregate_type = $2 AND aggregate_id = $1) AS live,
+                       (SELECT coalesce(sum(sequence_number), 0) FROM aggregates
+                        WHERE aggregate_type = $3 AND database_name = $1) AS version
+                """, [.text(database), .text(AggregateKind.database.rawValue), .text(AggregateKind.ontologyClass.rawValue)]).rows.first
         }
+        guard row?.bool("live") == true else { throw Self.databaseNotFound(database) }
+        let version = row?.int("version") ?? 0
         if let cached = schemaCache.schema(database: database, version: version) { return cached }
         let schema = try await loadSchema(of: database)
         schemaCache.store(schema, database: database, version: version)
