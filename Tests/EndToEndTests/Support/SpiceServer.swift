@@ -2,10 +2,12 @@ import Foundation
 import XCTest
 
 /// The real `spice` binary, started on a free port (SPICE_PORT=0; the port is read from its start-up line)
-/// with the environment a test asks for, and stopped (SIGTERM, then SIGKILL) at the end.
+/// with the environment a test asks for, and stopped (SIGTERM, then SIGKILL) at the end; its directory (logs and
+/// data) goes with it.
 final class SpiceServer: @unchecked Sendable {
     let process = Process()
     private(set) var port = 0
+    private let directory: URL
     private let stdoutFile: URL
     private let stderrFile: URL
 
@@ -25,7 +27,7 @@ final class SpiceServer: @unchecked Sendable {
     }
 
     init(environment: [String: String] = [:], expectStartup: Bool = true, workingDirectory: String? = nil) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-e2e-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         stdoutFile = directory.appendingPathComponent("stdout.log")
         stderrFile = directory.appendingPathComponent("stderr.log")
@@ -83,7 +85,10 @@ final class SpiceServer: @unchecked Sendable {
         }
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
 
     enum ServerError: Error, CustomStringConvertible {
         case didNotStart(String)
