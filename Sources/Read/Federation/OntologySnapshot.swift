@@ -62,6 +62,9 @@ public final class OntologySnapshots: Sendable {
             return try await body(loaded.snapshot, loaded.calls)
         }
         async let check = Self.loading(self, database)
+        // Let the check send its statement first: on the single-threaded executor requests run on (the database
+        // client's I/O thread), it was seen to go out only after the first statement of `body` had come back.
+        await Task.yield()
         let speculative = await Self.outcome { () async throws(Problem) -> T in try await body(speculated, 1) }
         let loaded = try Self.checked(await check, loadFailure)
         if let current = loaded.snapshot, current.fingerprint == speculated.fingerprint { return try speculative.get() }

@@ -22,13 +22,29 @@ public struct TraversalExecutor: Sendable {
     }
 
     public func run(_ database: String, _ plan: TraversalPlan, schema: OntologySchema) async throws(ReadModelError) -> TraversalResult {
+        // The document reads are child tasks: they run where the request runs (its executor) and end with it.
+        let outcome = await withTaskGroup(of: DocumentRead.self) { group in
+            await traverse(database, plan, schema: schema, documentReads: &group)
+        }
+        return try outcome.get()
+    }
+
+    /// One level's documents, read by a child task.
+    typealias DocumentRead = (depth: Int, documents: Result<[NodeRef: InstanceDocument], ReadModelError>)
+
+    private func traverse(_ database: String, _ plan: TraversalPlan, schema: OntologySchema,
+                          documentReads: inout TaskGroup<DocumentRead>) async -> Result<TraversalResult, ReadModelError> {
         let now = EventTimestamp.nowMilliseconds()
         var state = TraversalState(plan: plan)
         state.result.asOf = EventTimestamp.format(milliseconds: now)
 
-        let roots = try await startNodes(database, plan.start, &state)
-        var fetches = [DocumentFetch(depth: 0, nodes: state.accept(roots, depth: 0), task: nil)]
-        fetches[0].task = fetchDocuments(database, fetches[0].nodes, plan.includeDocuments, &state.result.calls)
+        let roots: [GraphNode]
+        switch await startNodes(database, plan.start, &state) {
+        case .success(let found): roots = found
+        case .failure(let error): return .failure(error)
+        }
+        var fetches = [DocumentFetch(depth: 0, nodes: state.accept(roots, depth: 0))]
+        readDocuments(database, fetches[0], plan.includeDocuments, &state.result.calls, &documentReads)
 
         var frontier = plan.hops.map { (hop: $0, sources: state.result.roots) }
         var depth = 1
@@ -56,37 +72,46 @@ public struct TraversalExecutor: Sendable {
                     next += hop.hops.map { (hop: $0, sources: reached) }
                 }
             }
-            let fetch = joined == nil
-                ? DocumentFetch(depth: depth, nodes: added, task: fetchDocuments(database, added, plan.includeDocuments, &state.result.calls))
-                : DocumentFetch(depth: depth, nodes: added, task: nil, brought: broughtDocuments)
+            let fetch = DocumentFetch(depth: depth, nodes: added, brought: joined == nil ? nil : broughtDocuments)
+            if joined == nil { readDocuments(database, fetch, plan.includeDocuments, &state.result.calls, &documentReads) }
             fetches.append(fetch)
             frontier = next.filter { !$0.sources.isEmpty }
             depth += 1
         }
 
+        var read: [Int: Result<[NodeRef: InstanceDocument], ReadModelError>] = [:]
+        for await (depth, documents) in documentReads { read[depth] = documents }
         state.result.nodes.reserveCapacity(fetches.reduce(0) { $0 + $1.nodes.count })
         for fetch in fetches {
-            await state.resolve(fetch, includeDocuments: plan.includeDocuments, schema: schema, now: now)
+            state.resolve(fetch, read: read[fetch.depth], includeDocuments: plan.includeDocuments, schema: schema, now: now)
         }
-        return state.result
+        return .success(state.result)
     }
 
     // MARK: Steps
 
     private func startNodes(_ database: String, _ start: TraversalPlan.Start, _ state: inout TraversalState)
-        async throws(ReadModelError) -> [GraphNode] {
+        async -> Result<[GraphNode], ReadModelError> {
         state.result.calls.graph += 1
         switch start {
         case .find(let classId, let filters, let order, let limit, let offset):
             // One more than the page tells whether another page exists.
-            let found = try await graph.findNodes(database, classId: classId, filters: filters, order: order,
-                                                  limit: limit + 1, offset: offset)
+            let found: [GraphNode]
+            switch await Self.find(classId, filters, order, limit: limit + 1, offset: offset, database, graph) {
+            case .success(let nodes): found = nodes
+            case .failure(let error): return .failure(error)
+            }
             state.result.rootsHaveMore = found.count > limit
-            return Array(found.prefix(limit))
+            return .success(Array(found.prefix(limit)))
         case .nodes(let refs):
-            let byRef = Dictionary(try await graph.nodes(database, refs).map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
+            let read: [GraphNode]
+            switch await Self.nodes(refs, database, graph) {
+            case .success(let nodes): read = nodes
+            case .failure(let error): return .failure(error)
+            }
+            let byRef = Dictionary(read.map { ($0.ref, $0) }, uniquingKeysWith: { first, _ in first })
             var seen = Set<NodeRef>()
-            return refs.compactMap { seen.insert($0).inserted ? byRef[$0] : nil }
+            return .success(refs.compactMap { seen.insert($0).inserted ? byRef[$0] : nil })
         }
     }
 
@@ -124,13 +149,15 @@ public struct TraversalExecutor: Sendable {
         }
     }
 
-    private func fetchDocuments(_ database: String, _ nodes: [GraphNode], _ requested: Bool, _ calls: inout BackendCalls)
-        -> Task<Result<[NodeRef: InstanceDocument], ReadModelError>, Never>? {
-        guard requested, !nodes.isEmpty else { return nil }
+    /// Starts the level's document read as a child task, when there is one to make.
+    private func readDocuments(_ database: String, _ fetch: DocumentFetch, _ requested: Bool, _ calls: inout BackendCalls,
+                               _ group: inout TaskGroup<DocumentRead>) {
+        guard requested, !fetch.nodes.isEmpty else { return }
         calls.documents += 1
         let documents = self.documents
-        let refs = nodes.map(\.ref)
-        return Task { await Self.read(refs, database, documents) }
+        let refs = fetch.nodes.map(\.ref)
+        let depth = fetch.depth
+        group.addTask { (depth, await Self.read(refs, database, documents)) }
     }
 
     // A typed `do`/`catch` inside a task's closure miscompiles in release builds (Swift 6.3: the task's
@@ -153,6 +180,24 @@ public struct TraversalExecutor: Sendable {
         }
     }
 
+    private static func find(_ classId: String, _ filters: [GraphFilter], _ order: [GraphOrder], limit: Int, offset: Int,
+                             _ database: String, _ graph: any GraphStore) async -> Result<[GraphNode], ReadModelError> {
+        do throws(ReadModelError) {
+            return .success(try await graph.findNodes(database, classId: classId, filters: filters, order: order, limit: limit,
+                                                      offset: offset))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func nodes(_ refs: [NodeRef], _ database: String, _ graph: any GraphStore) async -> Result<[GraphNode], ReadModelError> {
+        do throws(ReadModelError) {
+            return .success(try await graph.nodes(database, refs))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     private static func read(_ refs: [NodeRef], _ database: String,
                              _ documents: any DocumentStore) async -> Result<[NodeRef: InstanceDocument], ReadModelError> {
         do throws(ReadModelError) {
@@ -163,10 +208,9 @@ public struct TraversalExecutor: Sendable {
     }
 }
 
-/// One level's new nodes and the call fetching their documents, or the documents their hops brought.
+/// One level's new nodes, and the documents their hops brought (nil: a child task reads them, if requested).
 struct DocumentFetch {
     let depth: Int
     let nodes: [GraphNode]
-    var task: Task<Result<[NodeRef: InstanceDocument], ReadModelError>, Never>?
     var brought: [NodeRef: InstanceDocument]?
 }

@@ -90,19 +90,20 @@ struct TraversalState {
         return reached
     }
 
-    /// Waits for a level's documents and resolves its nodes' status.
-    mutating func resolve(_ fetch: DocumentFetch, includeDocuments: Bool, schema: OntologySchema, now: Int64) async {
+    /// Resolves a level's nodes' status from the documents its read returned (`read`) or its hops brought.
+    mutating func resolve(_ fetch: DocumentFetch, read: Result<[NodeRef: InstanceDocument], ReadModelError>?, includeDocuments: Bool,
+                          schema: OntologySchema, now: Int64) {
         var found = fetch.brought ?? [:]
         var unavailable = false
-        if let task = fetch.task {
-            switch await task.value {
-            case .success(let documents):
-                found = documents
-            case .failure(let error):
-                unavailable = true
-                result.documentFailures[fetch.depth] = error
-                warn("documents_unavailable", "documents of level \(fetch.depth) could not be read (\(error)); its nodes are MISSING")
-            }
+        switch read {
+        case .success(let documents)?:
+            found = documents
+        case .failure(let error)?:
+            unavailable = true
+            result.documentFailures[fetch.depth] = error
+            warn("documents_unavailable", "documents of level \(fetch.depth) could not be read (\(error)); its nodes are MISSING")
+        case nil:
+            break
         }
         for node in fetch.nodes {
             let lookup: DataStatusRule.DocumentLookup = !includeDocuments ? .notRequested : unavailable ? .unavailable : .looked(found[node.ref])
