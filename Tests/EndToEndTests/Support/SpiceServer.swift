@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// The real `spice` binary, started on a free port (SPICE_PORT=0; the port is read from its start-up line)
@@ -29,6 +30,7 @@ final class SpiceServer: @unchecked Sendable {
     init(environment: [String: String] = [:], expectStartup: Bool = true, workingDirectory: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        LeftoverDirectories.remember(directory)
         stdoutFile = directory.appendingPathComponent("stdout.log")
         stderrFile = directory.appendingPathComponent("stderr.log")
         _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
@@ -88,6 +90,7 @@ final class SpiceServer: @unchecked Sendable {
     deinit {
         stop()
         try? FileManager.default.removeItem(at: directory)
+        LeftoverDirectories.forget(directory)
     }
 
     enum ServerError: Error, CustomStringConvertible {
@@ -96,6 +99,24 @@ final class SpiceServer: @unchecked Sendable {
             if case .didNotStart(let log) = self { return "spice did not start; its stderr:\n\(log)" }
             return ""
         }
+    }
+}
+
+/// Servers' directories still on disk, removed when the test process exits: XCTest keeps every test case
+/// (and the servers it holds) alive until then, so most servers are never deinitialized.
+enum LeftoverDirectories {
+    private static let directories = Mutex<Set<URL>>([])
+    private static let removeAtExit: Void = { atexit { LeftoverDirectories.removeAll() } }()
+
+    static func remember(_ directory: URL) {
+        _ = removeAtExit
+        directories.withLock { _ = $0.insert(directory) }
+    }
+
+    static func forget(_ directory: URL) { directories.withLock { _ = $0.remove(directory) } }
+
+    private static func removeAll() {
+        for directory in directories.withLock({ $0 }) { try? FileManager.default.removeItem(at: directory) }
     }
 }
 
