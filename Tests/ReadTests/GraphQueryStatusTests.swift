@@ -12,6 +12,10 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
         try await write(node("Person/nameless", 1, ["person_id": "nameless"]))
         _ = try await documents.put(db, [InstanceDocument(ref: ref("Person/nameless"), version: 1, data: ["person_id": "nameless"],
                                                           eventId: "e", createdAt: "2026-11-22T10:00:00Z", updatedAt: "2026-11-22T10:00:00Z")])
+        // A required field present as null is as missing as an absent one (the document is read as text).
+        try await write(node("Person/nulled", 1, ["person_id": "nulled"]))
+        _ = try await documents.put(db, [InstanceDocument(ref: ref("Person/nulled"), version: 1, data: ["person_id": "nulled", "name": .null],
+                                                          eventId: "e", createdAt: "2026-11-22T10:00:00Z", updatedAt: "2026-11-22T10:00:00Z")])
 
         let answer = try await query(["start_class": "Person"])
         XCTAssertEqual(answer.node("Person/a")?["data_status"], "FULL")
@@ -23,9 +27,12 @@ final class GraphQueryStatusTests: GraphQueryTestCase {
         XCTAssertEqual(answer.node("Person/stale")?["data"]?["name"], "Old", "the older data is still returned")
         XCTAssertEqual(answer.node("Person/nameless")?["data_status"], "PARTIAL")
         XCTAssertEqual(answer.node("Person/nameless")?["index_status"]?["missing_fields"], ["name"])
+        XCTAssertEqual(answer.node("Person/nulled")?["data_status"], "PARTIAL")
+        XCTAssertEqual(answer.node("Person/nulled")?["index_status"]?["missing_fields"], ["name"])
+        XCTAssertEqual(answer.node("Person/nulled")?["data"], ["person_id": "nulled", "name": nil], "the document is copied as stored")
         XCTAssertEqual(answer.node("Person/unprojected")?["data_status"], "MISSING")
         XCTAssertEqual(answer.node("Person/unprojected")?["data"], .null)
-        XCTAssertEqual(answer["index_summary"]?["documents_found"], 6)
+        XCTAssertEqual(answer["index_summary"]?["documents_found"], 7)
         XCTAssertEqual(answer["index_summary"]?["documents_missing"], 1)
         XCTAssertEqual(answer["index_summary"]?["documents_stale"], 1)
         XCTAssertEqual(answer["index_summary"]?["max_version_lag"], 1)
