@@ -114,4 +114,12 @@ public final class PostgresConnectionHandle: PostgresQuerying {
     public func query(_ sql: String, _ parameters: [PostgresValue] = []) async throws(PostgresError) -> PostgresResult {
         try await loop.query(sql, parameters, target: .connection(id: connection, lease: lease))
     }
+
+    /// Sends `statements` together and waits once (libpq pipeline mode); results come back in order. If one
+    /// fails, its error is thrown and the server skipped the rest (inside a transaction, the transaction is
+    /// then aborted). Every statement uses the extended protocol: one SQL command each, prepared and cached
+    /// on this connection like `query`'s.
+    public func pipeline(_ statements: [PostgresStatement]) async throws(PostgresError) -> [PostgresResult] {
+        try await loop.pipeline(statements, connection: connection, lease: lease)
+    }
 }

@@ -90,10 +90,13 @@ struct EncodedParameters: Sendable {
 }
 
 typealias QueryContinuation = CheckedContinuation<Result<PostgresRawResult, PostgresError>, Never>
+typealias PipelineContinuation = CheckedContinuation<Result<[PostgresRawResult], PostgresError>, Never>
 
 /// Who learns a query's outcome.
 enum QueryReply {
     case caller(QueryContinuation)
+    /// A pipeline's caller: every statement's result, in order.
+    case pipelineCaller(PipelineContinuation)
     /// ROLLBACK of a transaction left open when a connection went back to the pool.
     case internalRollback
     /// LISTEN/UNLISTEN statements bringing the listener connection to this channel set.
@@ -107,14 +110,17 @@ final class PendingQuery {
     let id: UInt64
     let sql: String
     let parameters: EncodedParameters?
+    /// The statements of a pipeline (`sql` and `parameters` are unused then).
+    let pipeline: [EncodedStatement]?
     var reply: QueryReply
     /// Re-prepared once after "cached plan must not change result type".
     var retried = false
 
-    init(id: UInt64, sql: String, parameters: EncodedParameters?, reply: QueryReply) {
+    init(id: UInt64, sql: String, parameters: EncodedParameters?, pipeline: [EncodedStatement]? = nil, reply: QueryReply) {
         self.id = id
         self.sql = sql
         self.parameters = parameters
+        self.pipeline = pipeline
         self.reply = reply
     }
 }
@@ -127,6 +133,8 @@ final class RunningQuery {
         case execute
         /// Discarding a COPY TO STDOUT stream.
         case copyOut
+        /// Reading the results of a pipeline.
+        case pipeline(PipelineProgress)
     }
 
     let query: PendingQuery

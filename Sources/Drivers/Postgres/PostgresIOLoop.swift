@@ -22,6 +22,14 @@ enum QueryTarget: Sendable {
     case connection(id: Int, lease: UInt64)
 }
 
+struct PipelineSubmission: Sendable {
+    let id: UInt64
+    let connection: Int
+    let lease: UInt64
+    let statements: [EncodedStatement]
+    let reply: PipelineContinuation
+}
+
 struct QuerySubmission: Sendable {
     let id: UInt64
     let target: QueryTarget
@@ -35,6 +43,7 @@ enum LoopCommand: Sendable {
     case acquire(request: UInt64, reply: CheckedContinuation<AcquireOutcome, Never>)
     case release(connection: Int, lease: UInt64)
     case query(QuerySubmission)
+    case pipeline(PipelineSubmission)
     case cancel(request: UInt64)
     case subscribe(stream: UInt64, channel: String, continuation: AsyncStream<PostgresNotification>.Continuation,
                    ready: CheckedContinuation<Result<Void, PostgresError>, Never>?)
@@ -50,6 +59,8 @@ enum LoopCommand: Sendable {
         case .acquire(_, let reply):
             reply.resume(returning: .failed(.shutDown))
         case .query(let submission):
+            submission.reply.resume(returning: .failure(.shutDown))
+        case .pipeline(let submission):
             submission.reply.resume(returning: .failure(.shutDown))
         case .subscribe(_, _, let continuation, let ready):
             ready?.resume(returning: .failure(.shutDown))
@@ -198,6 +209,29 @@ final class PostgresIOLoop: TaskExecutor, Sendable {
             _ = self.submit(.cancel(request: id))
         }
         return try outcome.get().decode()
+    }
+
+    /// Runs `statements` as one pipeline on a leased connection: one round trip, results in order. The first
+    /// failing statement's error is thrown; the server skipped the statements after it.
+    func pipeline(_ statements: [PostgresStatement], connection: Int, lease: UInt64) async throws(PostgresError) -> [PostgresResult] {
+        var encoded: [EncodedStatement] = []
+        encoded.reserveCapacity(statements.count)
+        for statement in statements {
+            encoded.append(EncodedStatement(sql: statement.sql, parameters: try EncodedParameters(statement.parameters)))
+        }
+        let id = nextID()
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: PipelineContinuation) in
+                let submission = PipelineSubmission(id: id, connection: connection, lease: lease, statements: encoded,
+                                                    reply: continuation)
+                if !submit(.pipeline(submission)) {
+                    continuation.resume(returning: .failure(.shutDown))
+                }
+            }
+        } onCancel: {
+            _ = self.submit(.cancel(request: id))
+        }
+        return try outcome.get().map { $0.decode() }
     }
 
     func acquire() async throws -> (connection: Int, lease: UInt64) {
@@ -408,17 +442,13 @@ final class PostgresLoopThread {
             case .pool:
                 waiters.append(.query(query))
             case .connection(let id, let lease):
-                guard let connection = connections[id] else {
-                    complete(query, .failure(PostgresError(message: "the connection was lost", isConnectionFailure: true)))
-                    return
-                }
-                guard connection.lease == lease else {
-                    complete(query, .failure(PostgresError(message: "a connection handle was used outside its withConnection/transaction body")))
-                    return
-                }
-                connection.queue.append(query)
-                startNext(connection)
+                enqueue(query, connection: id, lease: lease)
             }
+
+        case .pipeline(let submission):
+            let query = PendingQuery(id: submission.id, sql: "", parameters: nil, pipeline: submission.statements,
+                                     reply: .pipelineCaller(submission.reply))
+            enqueue(query, connection: submission.connection, lease: submission.lease)
 
         case .cancel(let id):
             cancel(id)
@@ -458,17 +488,39 @@ final class PostgresLoopThread {
         }
     }
 
+    /// Queues a query on the connection leased to a withConnection body.
+    private func enqueue(_ query: PendingQuery, connection id: Int, lease: UInt64) {
+        guard let connection = connections[id] else {
+            complete(query, .failure(PostgresError(message: "the connection was lost", isConnectionFailure: true)))
+            return
+        }
+        guard connection.lease == lease else {
+            complete(query, .failure(PostgresError(message: "a connection handle was used outside its withConnection/transaction body")))
+            return
+        }
+        connection.queue.append(query)
+        startNext(connection)
+    }
+
     // MARK: answering
 
     private func complete(_ query: PendingQuery, _ outcome: Result<PostgresRawResult, PostgresError>) {
+        complete(query, all: outcome.map { [$0] })
+    }
+
+    /// Answers a query with every result it produced (one, except for a pipeline).
+    private func complete(_ query: PendingQuery, all outcome: Result<[PostgresRawResult], PostgresError>) {
         timers[query.id] = nil
         let reply = query.reply
         query.reply = .none
+        let last = outcome.map { $0.last ?? PostgresRawResult(nil) }
         switch reply {
         case .caller(let continuation):
+            continuation.resume(returning: last)
+        case .pipelineCaller(let continuation):
             continuation.resume(returning: outcome)
         case .listenerSync(let channels):
-            listenerSyncFinished(channels, outcome)
+            listenerSyncFinished(channels, last)
         case .internalRollback, .none:
             break
         }
@@ -654,6 +706,15 @@ final class PostgresLoopThread {
 
     private func send(_ query: PendingQuery, on connection: PostgresConnection) {
         guard let pg = connection.pg else { return }
+        if let statements = query.pipeline {
+            guard let progress = PipelineProgress.send(statements, on: connection) else {
+                sendFailed(query, on: connection)
+                return
+            }
+            connection.running = RunningQuery(query: query, stage: .pipeline(progress))
+            flush(connection)
+            return
+        }
         let stage: RunningQuery.Stage
         let sent: Int32
         if let parameters = query.parameters {
@@ -735,6 +796,21 @@ final class PostgresLoopThread {
 
     private func readResults(_ connection: PostgresConnection, _ pg: OpaquePointer) {
         guard let running = connection.running else { return }
+        if case .pipeline(let progress) = running.stage {
+            guard case .finished = progress.read(pg, connection: connection, serverError: { serverError($0, pg) }) else { return }
+            connection.running = nil
+            if let error = progress.error {
+                complete(running.query, all: .failure(error))
+            } else {
+                complete(running.query, all: .success(progress.results.map { $0 ?? PostgresRawResult(nil) }))
+            }
+            if PQstatus(pg) == CONNECTION_BAD {
+                discard(connection, connectionError(pg, fallback: "the connection to PostgreSQL was lost"))
+            } else {
+                startNext(connection)
+            }
+            return
+        }
         if case .copyOut = running.stage {
             guard discardCopyData(pg) else { return }
             running.stage = .execute
