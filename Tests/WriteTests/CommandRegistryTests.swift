@@ -47,13 +47,19 @@ final class CommandRegistryTests: XCTestCase {
         XCTAssertEqual(results.sorted(), try Schema.migrations().map(\.version), "exactly one migrator applied each migration")
     }
 
+    /// A PENDING command, accepted by the real intake (its envelope goes to a file event store of its own).
     private func pendingCommand(on store: CommandStatusStore) async throws -> String {
-        let id = EventID.random()
-        try await client.transaction { connection in
-            try await store.insertPending(PendingCommand(commandId: id, commandType: "CREATE_INSTANCE", aggregateType: "Instance",
-                                                         aggregateId: "db:main:C:1", sequenceNumber: 1, payloadDigest: "x"),
-                                          on: connection)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spice-registry-\(UUID().uuidString)").path
+        let eventStore = try FileEventStore(directory: directory)
+        defer {
+            eventStore.close()
+            try? FileManager.default.removeItem(atPath: directory)
         }
+        let id = EventID.random()
+        let state: JSONValue = ["class_id": "C", "instance_id": .string(id), "data": [:], "links": []]
+        _ = try await CommandIntake(client: client, eventStore: eventStore, statusStore: store).submit(CommandRequest(
+            commandId: id, commandType: "CREATE_INSTANCE", aggregate: .instance(database: "db", classId: "C", instanceId: id),
+            effect: .create, expectedSequence: 0, payload: state, decide: { _ in state }))
         return id
     }
 

@@ -52,6 +52,16 @@ public struct CommandAccepted: Sendable, Equatable {
 /// aggregate's version only from `expected_seq` (409 otherwise), stores the new accepted state, appends the
 /// command envelope to the event store (durable before we answer) and creates the PENDING status row.
 /// If anything fails nothing is committed, so no version is ever taken without its command.
+///
+/// The transaction costs two round trips to PostgreSQL (pipeline mode):
+/// 1. BEGIN; take the command id's and the aggregate's advisory locks; read the command (a retry?) and the
+///    aggregate's row. The read is its own statement so that its snapshot is taken after the locks are
+///    held: it sees everything the previous holder committed.
+/// 2. After the append: write the aggregate's row and the status row (one statement); COMMIT.
+///
+/// Every intake transaction takes the aggregate's lock before touching its row, so between the read and
+/// the write nobody else changes it: a version check that passed in step 1 still holds in step 2, and a
+/// conflict is found before anything is appended.
 public struct CommandIntake: Sendable {
     private let client: PostgresClient
     private let eventStore: any EventStore
@@ -70,21 +80,23 @@ public struct CommandIntake: Sendable {
     public func submit(_ request: CommandRequest) async throws -> CommandAccepted {
         let digest = request.digest
         let (accepted, recoveredOrphan) = try await mapStorageErrors {
-            try await client.transaction { connection -> (CommandAccepted, EventEnvelope?) in
-                if let previous = try await Self.existingCommand(request.commandId, on: connection) {
+            try await client.withConnection { connection -> (CommandAccepted, EventEnvelope?) in
+                // A thrown error leaves the transaction open: the pool rolls it back before reusing the connection.
+                let found = try await Self.lockAndRead(request, on: connection)
+                if let previous = found.command {
                     guard previous.digest == digest else {
                         throw Problem(status: 409, code: "event_id_reused",
                                       detail: "command id \(request.commandId) was already used for a different command",
                                       field: "header.Idempotency-Key")
                     }
+                    _ = try await connection.query("COMMIT")
                     return (CommandAccepted(commandId: request.commandId, commandType: previous.commandType,
                                             aggregateType: previous.aggregateType, aggregateId: previous.aggregateId,
                                             sequenceNumber: previous.sequenceNumber, replayed: true), nil)
                 }
-                let current = try await AggregateStore.snapshot(request.aggregate, on: connection, lock: true)
-                try Self.checkVersion(request, current: current)
-                let newState = try request.decide(current)
-                let sequence = try await Self.store(request, state: newState, on: connection)
+                try Self.checkVersion(request, current: found.aggregate)
+                let newState = try request.decide(found.aggregate)
+                let sequence = request.effect == .create ? 1 : request.expectedSequence + 1
                 let envelope = Self.envelope(for: request, state: newState, sequence: sequence)
                 let outcome: AppendOutcome
                 do throws(EventStoreError) {
@@ -92,11 +104,7 @@ public struct CommandIntake: Sendable {
                 } catch {
                     throw error.problem
                 }
-                try await statusStore.insertPending(
-                    PendingCommand(commandId: request.commandId, commandType: request.commandType,
-                                   aggregateType: request.aggregate.kind.rawValue, aggregateId: request.aggregate.id,
-                                   sequenceNumber: sequence, payloadDigest: digest),
-                    on: connection)
+                try await writeAndCommit(request, state: newState, sequence: sequence, digest: digest, on: connection)
                 // Stored already although no status row existed: an attempt whose transaction did not commit
                 // left it (an orphan, which workers refuse). Now that it is accepted, deliver it again.
                 let orphan = outcome == .alreadyPresent ? envelope : nil
@@ -117,20 +125,34 @@ public struct CommandIntake: Sendable {
         let sequenceNumber: Int
     }
 
-    /// Also takes the command id's transaction-scoped advisory lock, in the same round trip: a worker that
-    /// finds a command envelope without a status row waits on that lock (`CommandStatusStore.standing`) to
-    /// learn whether the transaction that appended it committed.
-    private static func existingCommand(_ id: String, on connection: PostgresQuerying) async throws -> ExistingCommand? {
-        let rows = try await connection.query("""
-            SELECT c.payload_digest, c.command_type, c.aggregate_type, c.aggregate_id, c.sequence_number
-            FROM (SELECT pg_advisory_xact_lock(\(CommandStatusStore.intakeLockExpression)) AS locked) AS lock
-            LEFT JOIN commands c ON c.command_id = $1::uuid
-            """, [.text(id)]).rows
-        return rows.first.flatMap { $0.isNull("command_type") ? nil : $0 }.map {
-            ExistingCommand(digest: $0.string("payload_digest") ?? "", commandType: $0.string("command_type") ?? "",
-                            aggregateType: $0.string("aggregate_type") ?? "", aggregateId: $0.string("aggregate_id") ?? "",
-                            sequenceNumber: $0.int("sequence_number") ?? 0)
-        }
+    /// Round trip 1. The command id's lock is the one a worker waits on (`CommandStatusStore.standing`) to
+    /// learn whether the transaction that appended an envelope committed; the aggregate's lock (the two-key
+    /// form, a key space of its own) orders every intake of one aggregate.
+    private static func lockAndRead(_ request: CommandRequest, on connection: PostgresConnectionHandle) async throws
+        -> (command: ExistingCommand?, aggregate: AggregateSnapshot?) {
+        let ref = request.aggregate
+        let results = try await connection.pipeline([
+            PostgresStatement("BEGIN"),
+            PostgresStatement("""
+                SELECT pg_advisory_xact_lock(\(CommandStatusStore.intakeLockExpression)),
+                       pg_advisory_xact_lock(hashtext($2), hashtext($3))
+                """, [.text(request.commandId), .text(ref.kind.rawValue), .text(ref.id)]),
+            PostgresStatement("""
+                SELECT c.payload_digest, c.command_type, c.aggregate_type AS command_aggregate_type,
+                       c.aggregate_id AS command_aggregate_id, c.sequence_number AS command_sequence, a.*
+                FROM (SELECT 1) AS one
+                LEFT JOIN commands c ON c.command_id = $1::uuid
+                LEFT JOIN LATERAL (SELECT \(AggregateStore.columns) FROM aggregates
+                                   WHERE aggregate_type = $2 AND aggregate_id = $3) AS a ON true
+                """, [.text(request.commandId), .text(ref.kind.rawValue), .text(ref.id)]),
+        ])
+        guard let row = results.last?.rows.first else { return (nil, nil) }
+        let command = row.isNull("command_type") ? nil : ExistingCommand(
+            digest: row.string("payload_digest") ?? "", commandType: row.string("command_type") ?? "",
+            aggregateType: row.string("command_aggregate_type") ?? "", aggregateId: row.string("command_aggregate_id") ?? "",
+            sequenceNumber: row.int("command_sequence") ?? 0)
+        let aggregate = row.isNull("sequence_number") ? nil : try AggregateStore.decode(row)
+        return (command, aggregate)
     }
 
     /// The optimistic-concurrency rules (correctness contract, rule 4).
@@ -162,34 +184,55 @@ public struct CommandIntake: Sendable {
                              "actual_seq": .number(Double(actual))])
     }
 
-    private static func store(_ request: CommandRequest, state: JSONValue, on connection: PostgresQuerying) async throws -> Int {
+    /// Round trip 2: the aggregate's new version and state and the PENDING status row (with its first history
+    /// entry) in one statement, then COMMIT. No NOTIFY: creating a command is not a transition, and nobody
+    /// can wait on an id before this commit makes it exist (see `CommandStatusStore`).
+    private func writeAndCommit(_ request: CommandRequest, state: JSONValue, sequence: Int, digest: String,
+                                on connection: PostgresConnectionHandle) async throws {
         let ref = request.aggregate
-        let stateText = PostgresValue.text(JSONWriter.string(state))
-        switch request.effect {
-        case .create:
-            let rows = try await connection.query("""
-                INSERT INTO aggregates (aggregate_type, aggregate_id, database_name, sequence_number, state)
-                VALUES ($1, $2, $3, 1, $4::jsonb) ON CONFLICT DO NOTHING RETURNING sequence_number
-                """, [.text(ref.kind.rawValue), .text(ref.id), .text(ref.database), stateText]).rows
-            guard let sequence = rows.first?.int("sequence_number") else {
-                // A concurrent create won the race after our read: report what it left.
-                let actual = try await AggregateStore.snapshot(ref, on: connection, lock: false)
-                throw conflict(id: ref.id, expected: 0, actual: actual?.sequenceNumber ?? 1, detail: "\(ref.id) already exists")
-            }
-            return sequence
-        case .update, .delete:
-            let rows = try await connection.query("""
-                UPDATE aggregates SET sequence_number = sequence_number + 1, state = $4::jsonb, deleted = $5::bool,
-                                      updated_at = now()
-                WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence_number = $3::bigint AND NOT deleted
-                RETURNING sequence_number
-                """, [.text(ref.kind.rawValue), .text(ref.id), .int(Int64(request.expectedSequence)), stateText,
-                      .bool(request.effect == .delete)]).rows
-            guard let sequence = rows.first?.int("sequence_number") else {
-                throw conflict(id: ref.id, expected: request.expectedSequence, actual: request.expectedSequence + 1,
-                               detail: "\(ref.id) changed concurrently")
-            }
-            return sequence
+        let written = request.effect == .create
+            ? """
+              INSERT INTO aggregates (aggregate_type, aggregate_id, database_name, sequence_number, state)
+              VALUES ($1, $2, $3, 1, $4::jsonb) ON CONFLICT DO NOTHING RETURNING sequence_number
+              """
+            : """
+              UPDATE aggregates SET sequence_number = sequence_number + 1, state = $4::jsonb, deleted = $10::bool,
+                                    updated_at = now()
+              WHERE aggregate_type = $1 AND aggregate_id = $2 AND database_name = $3 AND sequence_number = $9::bigint
+                    AND NOT deleted
+              RETURNING sequence_number
+              """
+        var parameters: [PostgresValue] = [
+            .text(ref.kind.rawValue), .text(ref.id), .text(ref.database), .text(JSONWriter.string(state)),
+            .text(request.commandId), .text(request.commandType), .text(digest),
+            statusStore.ttlSeconds.map { .int(Int64($0)) } ?? .null,
+        ]
+        if request.effect != .create {
+            parameters += [.int(Int64(request.expectedSequence)), .bool(request.effect == .delete)]
+        }
+        let results = try await connection.pipeline([
+            PostgresStatement("""
+                WITH written AS (\(written)),
+                created AS (
+                    INSERT INTO commands (command_id, command_type, aggregate_type, aggregate_id, sequence_number,
+                                          payload_digest, status, expires_at)
+                    SELECT $5::uuid, $6, $1, $2, sequence_number, $7, 'PENDING',
+                           CASE WHEN $8::int IS NULL THEN NULL ELSE now() + make_interval(secs => $8::int) END
+                    FROM written
+                    RETURNING command_id, status, progress),
+                history AS (
+                    INSERT INTO command_history (command_id, status, progress, message)
+                    SELECT command_id, status, progress, 'accepted' FROM created)
+                SELECT sequence_number FROM written
+                """, parameters),
+            PostgresStatement("COMMIT"),
+        ])
+        // Under the aggregate's lock the row cannot have moved since it was read; if it did anyway (a writer
+        // outside the intake), nothing was written and the transaction committed empty. The envelope
+        // already appended is then an orphan, which workers refuse.
+        guard results.first?.rows.first?.int("sequence_number") == sequence else {
+            throw Self.conflict(id: ref.id, expected: request.expectedSequence, actual: request.expectedSequence + 1,
+                                detail: "\(ref.id) changed concurrently")
         }
     }
 

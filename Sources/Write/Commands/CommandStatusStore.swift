@@ -5,11 +5,17 @@ import Drivers
 /// statement that moves the row (only along `CommandStatus.canMove`), appends the history entry and
 /// NOTIFYs `spice_command_status` with `{command_id}:{STATUS}`, so it is atomic and waiters are pushed, not
 /// polling (and skip reading moves that are not final).
+///
+/// The PENDING row is created by `CommandIntake`, in its own transaction, without a NOTIFY: creation is not
+/// a transition, and no waiter can exist before the row does (waits and event streams of an unknown id are
+/// 404). The NOTIFY would not be free either: PostgreSQL serializes the commits of all notifying
+/// transactions behind one cluster-wide lock held through the commit's WAL flush, so every accepted command
+/// would wait for the previous one's fsync.
 public struct CommandStatusStore: Sendable {
     public static let channel = "spice_command_status"
     private let client: PostgresClient
     /// Rows expire this long after creation (nil: kept until deleted).
-    private let ttlSeconds: Int?
+    let ttlSeconds: Int?
 
     public init(client: PostgresClient, ttlSeconds: Int?) {
         self.client = client
@@ -19,24 +25,6 @@ public struct CommandStatusStore: Sendable {
     /// A timestamptz column as RFC 3339 UTC with milliseconds.
     static func formatted(_ column: String, as name: String) -> String {
         PostgresTimestampText.rfc3339(column) + " AS " + name
-    }
-
-    /// Creates the PENDING row inside the intake transaction (so a command exists iff its sequence was taken).
-    func insertPending(_ command: PendingCommand, on connection: PostgresQuerying) async throws {
-        _ = try await connection.query("""
-            WITH created AS (
-                INSERT INTO commands (command_id, command_type, aggregate_type, aggregate_id, sequence_number,
-                                      payload_digest, status, expires_at)
-                VALUES ($1::uuid, $2, $3, $4, $5::bigint, $6, 'PENDING',
-                        CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::int) END)
-                RETURNING command_id, status, progress),
-            history AS (
-                INSERT INTO command_history (command_id, status, progress, message)
-                SELECT command_id, status, progress, 'accepted' FROM created)
-            SELECT pg_notify($8, command_id::text || ':' || status) FROM created
-            """, [.text(command.commandId), .text(command.commandType), .text(command.aggregateType),
-                  .text(command.aggregateId), .int(Int64(command.sequenceNumber)), .text(command.payloadDigest),
-                  ttlSeconds.map { .int(Int64($0)) } ?? .null, .text(Self.channel)])
     }
 
     /// Moves a command to `status` if the move is allowed from where it is. Returns false when it was not
@@ -169,16 +157,6 @@ public struct CommandStatusStore: Sendable {
                                     error: entry["error"].flatMap { $0 == .null ? nil : $0 }, at: entry["at"]?.stringValue ?? "")
             })
     }
-}
-
-/// What the intake records for a new command.
-struct PendingCommand: Sendable {
-    let commandId: String
-    let commandType: String
-    let aggregateType: String
-    let aggregateId: String
-    let sequenceNumber: Int
-    let payloadDigest: String
 }
 
 /// Command ids are UUIDs; anything else is answered 404 without asking Postgres (which would raise a cast error).
