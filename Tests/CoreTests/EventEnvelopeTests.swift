@@ -23,6 +23,9 @@ final class EventEnvelopeTests: XCTestCase {
         XCTAssertEqual(SHA1.hexDigest(Array(("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
                                              + "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu").utf8)),
                        "a49b2446a02c645bf419f995b67091253a04a259")
+        // A sequence without contiguous storage hashes like the same bytes in an array.
+        XCTAssertEqual(SHA1.hexDigest((0..<200).lazy.map { UInt8($0 % 251) }), SHA1.hexDigest((0..<200).map { UInt8($0 % 251) }))
+        XCTAssertEqual(SHA1.hexDigest("abc".utf8.lazy.map { $0 }), "a9993e364706816aba3e25717850c26c9cd0d89d")
         // Padding edges: 55, 56 and 64 bytes.
         XCTAssertEqual(SHA1.hexDigest([UInt8](repeating: 0x61, count: 55)), "c1c8bbdc22796e28c0e15163d20899b65621d65a")
         XCTAssertEqual(SHA1.hexDigest([UInt8](repeating: 0x61, count: 56)), "c2db330f6083854c99d4b5bfb6e8f29f201be699")
