@@ -11,15 +11,7 @@ final class CommandRegistryTests: XCTestCase {
     private var client: PostgresClient!
 
     override func setUp() async throws {
-        guard let base = ProcessInfo.processInfo.environment["SPICE_TEST_DATABASE_URL"], let slash = base.lastIndex(of: "/") else {
-            XCTFail("SPICE_TEST_DATABASE_URL is not set: run the tests with `make test` (it starts PostgreSQL)")
-            throw XCTSkip("no database")
-        }
-        let name = "write_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let admin = PostgresClient(PostgresConfiguration(url: base, poolSize: 1))
-        _ = try await admin.query("CREATE DATABASE \(name)")
-        await admin.shutdown()
-        client = PostgresClient(PostgresConfiguration(url: String(base[...slash]) + name, poolSize: 4))
+        client = try await makeTestDatabaseClient(prefix: "write_")
     }
 
     override func tearDown() async throws {

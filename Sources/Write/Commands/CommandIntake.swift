@@ -15,6 +15,8 @@ public struct CommandRequest: Sendable {
     public var actor: String?
     /// Validates the command against the aggregate's current state and returns the state to store.
     public var decide: @Sendable (AggregateSnapshot?) throws -> JSONValue
+    /// The ontology version the command was validated against, if it was (checked under the intake's locks).
+    public var ontology: OntologyPrecondition?
 
     public init(commandId: String = EventID.random(), commandType: String, aggregate: AggregateRef, effect: Effect,
                 expectedSequence: Int, payload: JSONValue, actor: String? = nil,
@@ -37,6 +39,27 @@ public struct CommandRequest: Sendable {
         ]))
     }
 }
+
+/// "The database is live and its ontology is at `version`": what a command validated against that ontology
+/// needs to stay true until it is accepted.
+public struct OntologyPrecondition: Sendable {
+    public let database: String
+    public let version: Int
+
+    /// Columns `database_live` and `ontology_version` of the database named by the SQL parameter
+    /// `parameter` (the version is the sum of its classes' sequence numbers: every class write moves it).
+    static func columns(database parameter: String) -> String {
+        """
+        (SELECT NOT deleted FROM aggregates
+         WHERE aggregate_type = '\(AggregateKind.database.rawValue)' AND aggregate_id = \(parameter)) AS database_live,
+        (SELECT coalesce(sum(sequence_number), 0) FROM aggregates
+         WHERE aggregate_type = '\(AggregateKind.ontologyClass.rawValue)' AND database_name = \(parameter)) AS ontology_version
+        """
+    }
+}
+
+/// The ontology moved after the command was validated: nothing was written; validate again.
+public struct OntologyMoved: Error {}
 
 public struct CommandAccepted: Sendable, Equatable {
     public let commandId: String
@@ -94,6 +117,10 @@ public struct CommandIntake: Sendable {
                                             aggregateType: previous.aggregateType, aggregateId: previous.aggregateId,
                                             sequenceNumber: previous.sequenceNumber, replayed: true), nil)
                 }
+                if let ontology = request.ontology {
+                    guard found.databaseLive else { throw WritePath.databaseNotFound(ontology.database) }
+                    guard found.ontologyVersion == ontology.version else { throw OntologyMoved() }
+                }
                 try Self.checkVersion(request, current: found.aggregate)
                 let newState = try request.decide(found.aggregate)
                 let sequence = request.effect == .create ? 1 : request.expectedSequence + 1
@@ -128,9 +155,22 @@ public struct CommandIntake: Sendable {
     /// Round trip 1. The command id's lock is the one a worker waits on (`CommandStatusStore.standing`) to
     /// learn whether the transaction that appended an envelope committed; the aggregate's lock (the two-key
     /// form, a key space of its own) orders every intake of one aggregate.
-    private static func lockAndRead(_ request: CommandRequest, on connection: PostgresConnectionHandle) async throws
-        -> (command: ExistingCommand?, aggregate: AggregateSnapshot?) {
+    private struct Found {
+        var command: ExistingCommand?
+        var aggregate: AggregateSnapshot?
+        /// Only read when the request has an ontology precondition.
+        var databaseLive = false
+        var ontologyVersion = 0
+    }
+
+    private static func lockAndRead(_ request: CommandRequest, on connection: PostgresConnectionHandle) async throws -> Found {
         let ref = request.aggregate
+        var readParameters: [PostgresValue] = [.text(request.commandId), .text(ref.kind.rawValue), .text(ref.id)]
+        var ontologyColumns = ""
+        if let ontology = request.ontology {
+            readParameters.append(.text(ontology.database))
+            ontologyColumns = ", " + OntologyPrecondition.columns(database: "$4")
+        }
         let results = try await connection.pipeline([
             PostgresStatement("BEGIN"),
             PostgresStatement("""
@@ -139,20 +179,21 @@ public struct CommandIntake: Sendable {
                 """, [.text(request.commandId), .text(ref.kind.rawValue), .text(ref.id)]),
             PostgresStatement("""
                 SELECT c.payload_digest, c.command_type, c.aggregate_type AS command_aggregate_type,
-                       c.aggregate_id AS command_aggregate_id, c.sequence_number AS command_sequence, a.*
+                       c.aggregate_id AS command_aggregate_id, c.sequence_number AS command_sequence, a.*\(ontologyColumns)
                 FROM (SELECT 1) AS one
                 LEFT JOIN commands c ON c.command_id = $1::uuid
                 LEFT JOIN LATERAL (SELECT \(AggregateStore.columns) FROM aggregates
                                    WHERE aggregate_type = $2 AND aggregate_id = $3) AS a ON true
-                """, [.text(request.commandId), .text(ref.kind.rawValue), .text(ref.id)]),
+                """, readParameters),
         ])
-        guard let row = results.last?.rows.first else { return (nil, nil) }
+        guard let row = results.last?.rows.first else { return Found() }
         let command = row.isNull("command_type") ? nil : ExistingCommand(
             digest: row.string("payload_digest") ?? "", commandType: row.string("command_type") ?? "",
             aggregateType: row.string("command_aggregate_type") ?? "", aggregateId: row.string("command_aggregate_id") ?? "",
             sequenceNumber: row.int("command_sequence") ?? 0)
         let aggregate = row.isNull("sequence_number") ? nil : try AggregateStore.decode(row)
-        return (command, aggregate)
+        return Found(command: command, aggregate: aggregate, databaseLive: row.bool("database_live") ?? false,
+                     ontologyVersion: row.int("ontology_version") ?? 0)
     }
 
     /// The optimistic-concurrency rules (correctness contract, rule 4).

@@ -9,17 +9,19 @@ public struct InstanceCommands: Sendable {
     public static let maxBulkItems = 1000
 
     public func create(database: String, classId: String, data: JSONValue, context: CommandContext) async throws -> CommandAccepted {
-        let validator = InstanceValidator(schema: try await write.schemaOfLiveDatabase(database))
-        try requireClass(classId, in: validator.schema, database: database)
-        let instance = try validator.validateCreate(classId: classId, data: data)
-        return try await submitCreate(database: database, classId: classId, instance: instance, context: context)
+        try await write.submit(validatedAgainst: database) { schema in
+            try requireClass(classId, in: schema, database: database)
+            let instance = try InstanceValidator(schema: schema).validateCreate(classId: classId, data: data)
+            return createRequest(database: database, classId: classId, instance: instance, context: context)
+        }
     }
 
     public func update(database: String, classId: String, instanceId: String, patch: JSONValue, expectedSequence: Int,
                        context: CommandContext) async throws -> CommandAccepted {
-        let validator = InstanceValidator(schema: try await write.schemaOfLiveDatabase(database))
-        try requireClass(classId, in: validator.schema, database: database)
-        return try await write.intake.submit(CommandRequest(
+        try await write.submit(validatedAgainst: database) { schema in
+            let validator = InstanceValidator(schema: schema)
+            try requireClass(classId, in: schema, database: database)
+            return CommandRequest(
             commandId: context.commandId, commandType: "UPDATE_INSTANCE",
             aggregate: .instance(database: database, classId: classId, instanceId: instanceId), effect: .update,
             expectedSequence: expectedSequence, payload: ["class_id": .string(classId), "instance_id": .string(instanceId), "patch": patch],
@@ -31,7 +33,8 @@ public struct InstanceCommands: Sendable {
                                              field: "body.data")
                 }
                 return Self.state(classId: classId, instance: validated)
-            }))
+            })
+        }
     }
 
     public func delete(database: String, classId: String, instanceId: String, expectedSequence: Int,
@@ -55,18 +58,20 @@ public struct InstanceCommands: Sendable {
             throw Problem(status: 413, code: "too_many_items", detail: "at most \(Self.maxBulkItems) instances per request",
                           field: "body.instances")
         }
-        var validator = InstanceValidator(schema: try await write.schemaOfLiveDatabase(database))
-        try requireClass(classId, in: validator.schema, database: database)
+        // The class must exist for the request as a whole; each item is then checked like a single create.
+        try requireClass(classId, in: try await write.schemaOfLiveDatabase(database), database: database)
         var results: [BulkItemResult] = []
         for (index, data) in items.enumerated() {
-            validator.dataPrefix = "body.instances[\(index)]"
+            let itemContext = CommandContext(commandId: EventID.derived(commandId: context.commandId,
+                                                                        eventType: "BULK_ITEM_\(index)", aggregateId: classId),
+                                             actor: context.actor)
             do {
-                let instance = try validator.validateCreate(classId: classId, data: data)
-                let itemContext = CommandContext(commandId: EventID.derived(commandId: context.commandId,
-                                                                            eventType: "BULK_ITEM_\(index)", aggregateId: classId),
-                                                 actor: context.actor)
-                results.append(.accepted(try await submitCreate(database: database, classId: classId, instance: instance,
-                                                                context: itemContext)))
+                results.append(.accepted(try await write.submit(validatedAgainst: database) { schema in
+                    var validator = InstanceValidator(schema: schema)
+                    validator.dataPrefix = "body.instances[\(index)]"
+                    let instance = try validator.validateCreate(classId: classId, data: data)
+                    return createRequest(database: database, classId: classId, instance: instance, context: itemContext)
+                }))
             } catch let problem as Problem where problem.status != 503 {
                 results.append(.rejected(problem))
             }
@@ -84,13 +89,13 @@ public struct InstanceCommands: Sendable {
         return snapshot
     }
 
-    private func submitCreate(database: String, classId: String, instance: ValidatedInstance,
-                              context: CommandContext) async throws -> CommandAccepted {
+    private func createRequest(database: String, classId: String, instance: ValidatedInstance,
+                               context: CommandContext) -> CommandRequest {
         let state = Self.state(classId: classId, instance: instance)
-        return try await write.intake.submit(CommandRequest(
+        return CommandRequest(
             commandId: context.commandId, commandType: "CREATE_INSTANCE",
             aggregate: .instance(database: database, classId: classId, instanceId: instance.instanceId), effect: .create,
-            expectedSequence: 0, payload: state, actor: context.actor, decide: { _ in state }))
+            expectedSequence: 0, payload: state, actor: context.actor, decide: { _ in state })
     }
 
     private func requireClass(_ classId: String, in schema: OntologySchema, database: String) throws {

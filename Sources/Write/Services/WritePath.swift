@@ -33,29 +33,65 @@ public struct WritePath: Sendable {
         return snapshot
     }
 
-    private static func databaseNotFound(_ name: String) -> Problem {
+    static func databaseNotFound(_ name: String) -> Problem {
         Problem(status: 404, code: "database_not_found", detail: "database \(name) does not exist", field: "path.db")
     }
 
     /// The current ontology of a live database (404 otherwise), as accepted: the state instance writes are
     /// validated against. Parsed schemas are cached by the ontology's version (the sum of its classes'
-    /// sequence numbers, which grows with every class create, update and delete), so a write costs one small
+    /// sequence numbers, which grows with every class create, update and delete), so this costs one small
     /// query for both the database check and the version.
     func schemaOfLiveDatabase(_ database: String) async throws -> OntologySchema {
+        try await currentSchema(of: database).schema
+    }
+
+    private func currentSchema(of database: String) async throws -> (version: Int, schema: OntologySchema) {
         let row = try await mapStorageErrors {
-            try await client.query("""
-                SELECT (SELECT NOT deleted FROM aggregates WHERE aggregate_type = $2 AND aggregate_id = $1) AS live,
-                       (SELECT coalesce(sum(sequence_number), 0) FROM aggregates
-                        WHERE aggregate_type = $3 AND database_name = $1) AS version
-                """, [.text(database), .text(AggregateKind.database.rawValue), .text(AggregateKind.ontologyClass.rawValue)]).rows.first
+            try await client.query("SELECT \(OntologyPrecondition.columns(database: "$1"))", [.text(database)]).rows.first
         }
-        guard row?.bool("live") == true else { throw Self.databaseNotFound(database) }
-        let version = row?.int("version") ?? 0
-        if let cached = schemaCache.schema(database: database, version: version) { return cached }
+        guard row?.bool("database_live") == true else { throw Self.databaseNotFound(database) }
+        let version = row?.int("ontology_version") ?? 0
+        if let cached = schemaCache.schema(database: database, version: version) { return (version, cached) }
         let schema = try await loadSchema(of: database)
         schemaCache.store(schema, database: database, version: version)
-        return schema
+        return (version, schema)
     }
+
+    /// Submits a command built (and validated) from the database's ontology, without asking PostgreSQL for
+    /// the ontology first: the cached one is used, and the intake checks its version under its locks, in
+    /// the round trip it makes anyway. A moved ontology rebuilds the command from the current one; so does
+    /// a command the cached ontology refused (a class or property added elsewhere), before the refusal is
+    /// believed.
+    func submit(validatedAgainst database: String, _ build: (OntologySchema) throws -> CommandRequest) async throws -> CommandAccepted {
+        var entry = schemaCache.latest(database: database)
+        var verified = false
+        if entry == nil {
+            entry = try await currentSchema(of: database)
+            verified = true
+        }
+        for _ in 0..<Self.ontologyAttempts {
+            guard let (version, schema) = entry else { break }
+            var request: CommandRequest
+            do {
+                request = try build(schema)
+            } catch let refusal as Problem where !verified {
+                let current = try await currentSchema(of: database)
+                guard current.version != version else { throw refusal }
+                (entry, verified) = (current, true)
+                continue
+            }
+            request.ontology = OntologyPrecondition(database: database, version: version)
+            do {
+                return try await intake.submit(request)
+            } catch is OntologyMoved {
+                (entry, verified) = (try await currentSchema(of: database), true)
+            }
+        }
+        throw Problem(status: 503, code: "ontology_changing",
+                      detail: "the ontology of \(database) changed during each of \(Self.ontologyAttempts) attempts; retry")
+    }
+
+    static let ontologyAttempts = 4
 
     private func loadSchema(of database: String) async throws -> OntologySchema {
         var classes: [OntologyClass] = []
@@ -94,5 +130,10 @@ final class SchemaCache: Sendable {
 
     func store(_ schema: OntologySchema, database: String, version: Int) {
         entries.withLock { $0[database] = (version, schema) }
+    }
+
+    /// The newest schema read for `database`, unverified: it may have moved since.
+    func latest(database: String) -> (version: Int, schema: OntologySchema)? {
+        entries.withLock { $0[database] }
     }
 }
