@@ -132,5 +132,7 @@ final class CommandRegistryTests: XCTestCase {
         XCTAssertNil(expired, "hidden once expired")
         let deleted = try await store.deleteExpired()
         XCTAssertEqual(deleted, 1)
+        let history = try await client.query("SELECT count(*) AS n FROM command_history WHERE command_id = $1::uuid", [.text(id)])
+        XCTAssertEqual(history.rows.first?.int("n"), 0, "the history goes with its command")
     }
 }

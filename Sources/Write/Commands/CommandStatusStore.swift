@@ -131,11 +131,15 @@ public struct CommandStatusStore: Sendable {
         return (moved, try await record(commandId))
     }
 
-    /// Deletes rows past their TTL; returns how many.
+    /// Deletes rows past their TTL, with their history; returns how many commands.
     @discardableResult
     public func deleteExpired() async throws -> Int {
         try await mapStorageErrors {
-            try await client.query("DELETE FROM commands WHERE expires_at IS NOT NULL AND expires_at <= now()").affectedRows
+            try await client.query("""
+                WITH expired AS (DELETE FROM commands WHERE expires_at IS NOT NULL AND expires_at <= now() RETURNING command_id),
+                history AS (DELETE FROM command_history WHERE command_id IN (SELECT command_id FROM expired))
+                SELECT count(*) AS n FROM expired
+                """).rows.first?.int("n") ?? 0
         }
     }
 
