@@ -63,6 +63,26 @@ final class EventEnvelopeTests: XCTestCase {
         }
     }
 
+    func testTimeOrderedIdsAreCanonicalVersion7CarryTheirMillisecondAndSortByIt() {
+        // The RFC 9562 example timestamp: 2022-02-22T19:22:22Z = 0x017F22E279B0.
+        var generator = SystemRandomNumberGenerator()
+        let example = EventID.timeOrdered(milliseconds: 0x017F_22E2_79B0, using: &generator)
+        XCTAssertTrue(example.hasPrefix("017f22e2-79b0-7"), example)
+        XCTAssertTrue("89ab".utf8.contains(Array(example.utf8)[19]), example)
+        var previous = ""
+        var seen = Set<String>()
+        for step in 0..<2000 {
+            let id = EventID.timeOrdered(milliseconds: 1_795_334_139_123 + UInt64(step / 10), using: &generator)
+            XCTAssertTrue(EventID.isCanonical(id), id)
+            XCTAssertEqual(Array(id.utf8)[14], UInt8(ascii: "7"), id)
+            if step % 10 == 0 { XCTAssertGreaterThan(id, previous, "a later millisecond sorts after every earlier id") }
+            if step % 10 == 9 { previous = id }
+            seen.insert(id)
+        }
+        XCTAssertEqual(seen.count, 2000, "ids within one millisecond differ by their random bits")
+        XCTAssertTrue(EventID.isCanonical(EventID.timeOrdered()))
+    }
+
     func testRandomIdsAreCanonicalVersion4AndDistinct() {
         var seen = Set<String>()
         for _ in 0..<2000 {

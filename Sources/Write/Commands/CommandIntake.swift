@@ -18,7 +18,7 @@ public struct CommandRequest: Sendable {
     /// The ontology version the command was validated against, if it was (checked under the intake's locks).
     public var ontology: OntologyPrecondition?
 
-    public init(commandId: String = EventID.random(), commandType: String, aggregate: AggregateRef, effect: Effect,
+    public init(commandId: String = EventID.timeOrdered(), commandType: String, aggregate: AggregateRef, effect: Effect,
                 expectedSequence: Int, payload: JSONValue, actor: String? = nil,
                 decide: @escaping @Sendable (AggregateSnapshot?) throws -> JSONValue) {
         self.commandId = commandId.lowercased()

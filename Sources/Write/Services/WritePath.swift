@@ -112,7 +112,7 @@ public struct CommandContext: Sendable {
     public var actor: String?
 
     public init(commandId: String? = nil, actor: String? = nil) {
-        self.commandId = commandId ?? EventID.random()
+        self.commandId = commandId ?? EventID.timeOrdered()
         self.actor = actor
     }
 }
