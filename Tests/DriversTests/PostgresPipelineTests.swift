@@ -113,4 +113,32 @@ final class PostgresPipelineTests: XCTestCase {
         _ = try await client.query("DROP TABLE \(table)")
         await client.shutdown()
     }
+
+    func testAPipelineCutByAServerRestartFailsAsAConnectionFailureAndLaterOnesWork() async throws {
+        let client = try makeClient()
+        _ = try await client.query("SELECT 1")
+        let running = Task { () -> PostgresError? in
+            do {
+                _ = try await client.withConnection { connection in
+                    try await connection.pipeline([PostgresStatement("BEGIN"), PostgresStatement("SELECT pg_sleep(10)"),
+                                                   PostgresStatement("COMMIT")])
+                }
+                return nil
+            } catch {
+                return error as? PostgresError
+            }
+        }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        try restartTestPostgres()
+        let error = try await postgresWithTimeout(10, "a pipeline running during the restart") { await running.value }
+        XCTAssertEqual(error?.isConnectionFailure, true, "\(String(describing: error))")
+        let recovered = await postgresEventually(15) {
+            let results = try? await client.withConnection { connection in
+                try await connection.pipeline([PostgresStatement("SELECT $1::int AS n", [.int(3)])])
+            }
+            return results?.first?.rows.first?.int("n") == 3
+        }
+        XCTAssertTrue(recovered, "pipelines work again on a new connection")
+        await client.shutdown()
+    }
 }
