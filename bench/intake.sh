@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Async command intake vs. pgbench -N, same machine, same PostgreSQL cluster, durability on.
 #
-#   bench/intake.sh            (BENCH_SECONDS=10 per run by default; SPICE_BIN to skip the build)
+#   bench/intake.sh   (BENCH_SECONDS=10 per run by default; BENCH_CLIENTS="1 8 32" by default; SPICE_BIN to skip the build;
+#                      SPICE_ROLES=gateway measures the intake without workers in the same process)
 #
 # spice runs on its embedded defaults (its own PostgreSQL 15 cluster with fsync on, the file event store with
 # fsync); wrk posts instance creates (each a new aggregate, so all are accepted) at 1, 8 and 32 connections;
@@ -11,7 +12,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECS="${BENCH_SECONDS:-10}"
-CLIENTS=(1 8 32)
+read -ra CLIENTS <<< "${BENCH_CLIENTS:-1 8 32}"
 PGBIN=/usr/lib/postgresql/15/bin
 WORK=$(mktemp -d /tmp/spice-intake-bench.XXXXXX)
 chmod 755 "$WORK"

@@ -58,8 +58,9 @@ public struct CommandStatusStore: Sendable {
         return !moved.rows.isEmpty
     }
 
-    /// The advisory lock key of a command id (`$1`), held by the intake transaction that appends its envelope.
-    static let intakeLockExpression = "hashtextextended($1::text, 0)"
+    /// The advisory lock key of a command id (the SQL expression `id`), held by the intake transaction that
+    /// appends its envelope.
+    static func intakeLockKey(_ id: String) -> String { "hashtextextended(\(id)::text, 0)" }
 
     /// Where a command stands for a worker about to act on its envelope. Without a status row, waits for
     /// the intake transaction that appended the envelope to settle (its advisory lock) and looks again:
@@ -71,7 +72,7 @@ public struct CommandStatusStore: Sendable {
             return Self.standing(status)
         }
         let status = try await client.transaction { connection in
-            _ = try await connection.query("SELECT pg_advisory_xact_lock_shared(\(Self.intakeLockExpression))", [.text(commandId)])
+            _ = try await connection.query("SELECT pg_advisory_xact_lock_shared(\(Self.intakeLockKey("$1")))", [.text(commandId)])
             return try await connection.query(query, [.text(commandId)]).rows.first?.string("status")
         }
         return status.map(Self.standing) ?? .orphan
