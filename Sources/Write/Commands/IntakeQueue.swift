@@ -1,3 +1,4 @@
+import Core
 import Synchronization
 
 /// Group commit for command intake: commands that arrive while intake transactions are running wait here
@@ -42,29 +43,58 @@ final class IntakeQueue: Sendable {
     var commandsWaiting: Int { state.withLock { $0.waiting.count } }
 
     func submit(_ item: IntakeTransaction.Item) async -> IntakeTransaction.Outcome {
-        await withCheckedContinuation { continuation in
+        // Nothing waiting and a lane free: run it alone, in the caller's task (no hop to a lane's task).
+        let runsAlone = state.withLock { state -> Bool in
+            guard state.waiting.isEmpty, state.lanesRunning < lanes, Self.canJoin(item, state) else { return false }
+            state.lanesRunning += 1
+            Self.markBusy(item, &state)
+            return true
+        }
+        if runsAlone {
+            let outcome = await run([item]).first ?? .failure(Problem(status: 500, code: "intake_lost", detail: "no outcome"))
+            finished([item])
+            if let next = nextBatch() { Task { await self.drain(startingWith: next) } }
+            return outcome
+        }
+        return await withCheckedContinuation { continuation in
             let startsLane = state.withLock { state -> Bool in
                 state.waiting.append(Waiter(item: item, continuation: continuation))
                 guard state.lanesRunning < lanes else { return false }
                 state.lanesRunning += 1
                 return true
             }
-            if startsLane { Task { await self.drain() } }
+            if startsLane { Task { if let batch = self.nextBatch() { await self.drain(startingWith: batch) } } }
         }
     }
 
     /// One lane: runs batches until nothing it may take is waiting. A command held back because its
     /// aggregate or id is busy is taken by the lane running that batch, which looks again when it ends.
-    private func drain() async {
-        while let batch = nextBatch() {
+    private func drain(startingWith first: [Waiter]) async {
+        var batch = first
+        while true {
             let outcomes = await run(batch.map(\.item))
-            state.withLock { state in
-                for waiter in batch {
-                    state.busyAggregates.remove(waiter.item.request.aggregate)
-                    state.busyCommands.remove(waiter.item.request.commandId)
-                }
-            }
+            finished(batch.map(\.item))
             for (waiter, outcome) in zip(batch, outcomes) { waiter.continuation.resume(returning: outcome) }
+            guard let next = nextBatch() else { return }
+            batch = next
+        }
+    }
+
+    private static func canJoin(_ item: IntakeTransaction.Item, _ state: State) -> Bool {
+        !state.busyAggregates.contains(item.request.aggregate) && !state.busyCommands.contains(item.request.commandId)
+    }
+
+    private static func markBusy(_ item: IntakeTransaction.Item, _ state: inout State) {
+        state.busyAggregates.insert(item.request.aggregate)
+        state.busyCommands.insert(item.request.commandId)
+    }
+
+    private func finished(_ items: [IntakeTransaction.Item]) {
+        state.withLock { state in
+            for item in items {
+                state.busyAggregates.remove(item.request.aggregate)
+                state.busyCommands.remove(item.request.commandId)
+            }
         }
     }
 
@@ -73,10 +103,8 @@ final class IntakeQueue: Sendable {
             var batch: [Waiter] = []
             var held: [Waiter] = []
             for waiter in state.waiting {
-                if batch.count < maximumBatch, !state.busyAggregates.contains(waiter.item.request.aggregate),
-                   !state.busyCommands.contains(waiter.item.request.commandId) {
-                    state.busyAggregates.insert(waiter.item.request.aggregate)
-                    state.busyCommands.insert(waiter.item.request.commandId)
+                if batch.count < maximumBatch, Self.canJoin(waiter.item, state) {
+                    Self.markBusy(waiter.item, &state)
                     batch.append(waiter)
                 } else {
                     held.append(waiter)

@@ -3,7 +3,7 @@ import Drivers
 
 /// One intake transaction for a batch of commands, each on a different aggregate and with a different id
 /// (`IntakeQueue` forms the batches). Two round trips to PostgreSQL (pipeline mode), whatever the batch's
-/// size:
+/// size (the statements are `IntakeStatements`):
 /// 1. BEGIN; take the batch's command-id locks, then its aggregate locks (each set in key order, so two
 ///    batches never wait on each other in a cycle); read every command (a retry?), every aggregate's row and,
 ///    for instance writes, the database's liveness and ontology version. The read is its own statement so
@@ -120,6 +120,7 @@ struct IntakeTransaction: Sendable {
     /// All at once: the event store makes concurrent appends durable together (one fsync for the batch).
     private func appendAll(_ envelopes: [EventEnvelope]) async -> [Result<AppendOutcome, EventStoreError>] {
         let store = eventStore
+        if envelopes.count == 1 { return [await Self.append(envelopes[0], to: store)] }
         return await withTaskGroup(of: (Int, Result<AppendOutcome, EventStoreError>).self) { group in
             for (index, envelope) in envelopes.enumerated() {
                 group.addTask { (index, await Self.append(envelope, to: store)) }
@@ -139,16 +140,6 @@ struct IntakeTransaction: Sendable {
     }
 
     // MARK: Round trip 1
-
-    /// For this transaction only. Every row the intake touches is found by primary key, and the statements
-    /// are the same for every batch: plan them once per connection (`force_generic_plan`; planning the
-    /// write statement costs more than running it), and keep those plans from scanning tables or hashing
-    /// them, which is cheapest while the tables are small, when a connection's plans are made, and gets
-    /// slower with every row after.
-    private static let plannerSettings = """
-        SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
-               set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
-        """
 
     private struct ExistingCommand {
         let digest: String
@@ -170,37 +161,7 @@ struct IntakeTransaction: Sendable {
     /// the transaction that appended an envelope committed; the aggregates' locks (the two-key form, a key
     /// space of their own) order every intake of one aggregate.
     private static func lockAndRead(_ items: [Item], on connection: PostgresConnectionHandle) async throws -> [Found] {
-        let requests = items.map(\.request)
-        let commandIds = PostgresArrayLiteral.text(requests.map(\.commandId))
-        let types = PostgresArrayLiteral.text(requests.map(\.aggregate.kind.rawValue))
-        let ids = PostgresArrayLiteral.text(requests.map(\.aggregate.id))
-        let databases = PostgresArrayLiteral.text(requests.map { $0.ontology?.database })
-        let results = try await connection.pipeline([
-            PostgresStatement("BEGIN"),
-            PostgresStatement(Self.plannerSettings),
-            PostgresStatement("""
-                SELECT pg_advisory_xact_lock(key) FROM (
-                    SELECT DISTINCT \(CommandStatusStore.intakeLockKey("id")) AS key FROM unnest($1::text[]) AS id
-                    ORDER BY key) AS keys
-                """, [commandIds]),
-            PostgresStatement("""
-                SELECT pg_advisory_xact_lock(type_key, id_key) FROM (
-                    SELECT DISTINCT hashtext(type) AS type_key, hashtext(id) AS id_key
-                    FROM unnest($1::text[], $2::text[]) AS aggregate(type, id) ORDER BY type_key, id_key) AS keys
-                """, [types, ids]),
-            PostgresStatement("""
-                SELECT r.ordinal, c.payload_digest, c.command_type, c.aggregate_type AS command_aggregate_type,
-                       c.aggregate_id AS command_aggregate_id, c.sequence_number AS command_sequence, a.*, o.*
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-                     WITH ORDINALITY AS r(command_id, aggregate_type, aggregate_id, database_name, ordinal)
-                LEFT JOIN LATERAL (SELECT payload_digest, command_type, aggregate_type, aggregate_id, sequence_number
-                                   FROM commands WHERE command_id = r.command_id::uuid OFFSET 0) AS c ON true
-                LEFT JOIN LATERAL (SELECT \(AggregateStore.columns) FROM aggregates
-                                   WHERE aggregate_type = r.aggregate_type AND aggregate_id = r.aggregate_id OFFSET 0) AS a ON true
-                LEFT JOIN LATERAL (SELECT \(OntologyPrecondition.columns(database: "r.database_name")) OFFSET 0) AS o
-                       ON r.database_name IS NOT NULL
-                """, [commandIds, types, ids, databases]),
-        ])
+        let results = try await connection.pipeline(IntakeStatements.lockAndRead(items.map(\.request)))
         var found = [Found](repeating: Found(), count: items.count)
         for row in results.last?.rows ?? [] {
             guard let ordinal = row.int("ordinal"), found.indices.contains(ordinal - 1) else { continue }
@@ -217,66 +178,16 @@ struct IntakeTransaction: Sendable {
 
     // MARK: Round trip 2
 
-    /// The aggregates' new versions and states and the PENDING status rows (each with its first history
-    /// entry) in one statement, then COMMIT; returns the version written per item index. No NOTIFY:
-    /// creating a command is not a transition, and nobody can wait on an id before this commit makes it
-    /// exist (see `CommandStatusStore`).
+    /// The aggregates' rows and the PENDING status rows in one statement, then COMMIT; returns the version
+    /// written per item index.
     private func writeAndCommit(_ writes: [(item: Item, decided: Decided)],
                                 on connection: PostgresConnectionHandle) async throws -> [Int: Int] {
         guard !writes.isEmpty else {
             _ = try await connection.query("COMMIT")
             return [:]
         }
-        let requests = writes.map(\.item.request)
-        let parameters: [PostgresValue] = [
-            PostgresArrayLiteral.text(requests.map(\.aggregate.kind.rawValue)),
-            PostgresArrayLiteral.text(requests.map(\.aggregate.id)),
-            PostgresArrayLiteral.text(requests.map(\.aggregate.database)),
-            PostgresArrayLiteral.text(writes.map { JSONWriter.string($0.decided.state) }),
-            PostgresArrayLiteral.text(requests.map(\.commandId)),
-            PostgresArrayLiteral.text(requests.map(\.commandType)),
-            PostgresArrayLiteral.text(writes.map(\.item.digest)),
-            ttlSeconds.map { .int(Int64($0)) } ?? .null,
-            PostgresArrayLiteral.integers(requests.map(\.expectedSequence)),
-            PostgresArrayLiteral.booleans(requests.map { $0.effect == .delete }),
-            PostgresArrayLiteral.booleans(requests.map { $0.effect == .create }),
-        ]
-        let results = try await connection.pipeline([
-            PostgresStatement("""
-                WITH input AS (
-                    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                                         $7::text[], $9::bigint[], $10::bool[], $11::bool[])
-                    WITH ORDINALITY AS i(aggregate_type, aggregate_id, database_name, state, command_id, command_type,
-                                         digest, expected_seq, deleting, creating, ordinal)),
-                inserted AS (
-                    INSERT INTO aggregates (aggregate_type, aggregate_id, database_name, sequence_number, state)
-                    SELECT aggregate_type, aggregate_id, database_name, 1, state::jsonb FROM input WHERE creating
-                    ON CONFLICT DO NOTHING RETURNING aggregate_type, aggregate_id, sequence_number),
-                updated AS (
-                    UPDATE aggregates a SET sequence_number = a.sequence_number + 1, state = i.state::jsonb,
-                                            deleted = i.deleting, updated_at = now()
-                    FROM input i
-                    WHERE NOT i.creating AND a.aggregate_type = i.aggregate_type AND a.aggregate_id = i.aggregate_id
-                          AND a.sequence_number = i.expected_seq AND NOT a.deleted
-                    RETURNING a.aggregate_type, a.aggregate_id, a.sequence_number),
-                written AS (
-                    SELECT i.*, w.sequence_number
-                    FROM input i JOIN (SELECT * FROM inserted UNION ALL SELECT * FROM updated) AS w
-                         ON w.aggregate_type = i.aggregate_type AND w.aggregate_id = i.aggregate_id),
-                created AS (
-                    INSERT INTO commands (command_id, command_type, aggregate_type, aggregate_id, sequence_number,
-                                          payload_digest, status, expires_at)
-                    SELECT command_id::uuid, command_type, aggregate_type, aggregate_id, sequence_number, digest, 'PENDING',
-                           CASE WHEN $8::int IS NULL THEN NULL ELSE now() + make_interval(secs => $8::int) END
-                    FROM written
-                    RETURNING command_id, status, progress),
-                history AS (
-                    INSERT INTO command_history (command_id, status, progress, message)
-                    SELECT command_id, status, progress, 'accepted' FROM created)
-                SELECT ordinal, sequence_number FROM written
-                """, parameters),
-            PostgresStatement("COMMIT"),
-        ])
+        let rows = writes.map { (request: $0.item.request, state: JSONWriter.string($0.decided.state), digest: $0.item.digest) }
+        let results = try await connection.pipeline([IntakeStatements.write(rows, ttlSeconds: ttlSeconds), PostgresStatement("COMMIT")])
         var written: [Int: Int] = [:]
         for row in results.first?.rows ?? [] {
             guard let ordinal = row.int("ordinal"), writes.indices.contains(ordinal - 1),
