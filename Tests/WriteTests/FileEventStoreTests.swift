@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 import Foundation
 import Glibc
@@ -184,6 +185,65 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(allFiles(root), files)
         let stored = try await store.event(id: e.eventId)
         XCTAssertEqual(stored, e)
+    }
+
+    /// The next batch is planned while the previous batch's layout is still being written: an id of that
+    /// batch is judged from memory, not from its half-written files.
+    func testAnIdAppendedAgainWhileItsLayoutIsUnderWayIsJudgedFromMemory() async throws {
+        let root = makeDirectory()
+        var options = FileEventStore.Options()
+        options.servesRecentAppendsFromMemory = false
+        options.layoutDelayMilliseconds = 300
+        let store = try FileEventStore(directory: root, options: options)
+        defer { store.close() }
+        let e = envelope(sequence: 1)
+        let first = try await store.append(e)
+        XCTAssertEqual(first, .appended)
+        // Its layout has not started: nothing but the lock is in the directory yet.
+        XCTAssertEqual(allFiles(root), [".lock"])
+        let again = try await store.append(e)
+        XCTAssertEqual(again, .alreadyPresent)
+        let other = await caught { try await store.append(envelope(id: e.eventId, sequence: 1, data: ["name": "Eve"])) }
+        XCTAssertEqual(other, .eventIdReused(eventId: e.eventId))
+        let f = envelope(aggregate: "db1:main:Person:p-2", sequence: 1)
+        let next = try await store.append(f)
+        XCTAssertEqual(next, .appended)
+        await store.layoutWritten()
+        // Each envelope once, with its three index entries; the store still accepts appends.
+        XCTAssertEqual(allFiles(root).count, 1 + 2 * 4, "\(allFiles(root))")
+        let storedE = try await store.event(id: e.eventId)
+        let storedF = try await store.event(id: f.eventId)
+        XCTAssertEqual(storedE, e)
+        XCTAssertEqual(storedF, f)
+        let later = try await store.append(envelope(aggregate: "db1:main:Person:p-3", sequence: 1))
+        XCTAssertEqual(later, .appended)
+    }
+
+    /// A writer with a layout always under way (each one slow here) still lets waiting readers in between
+    /// two layouts.
+    func testReadersGetInWhileAppendsKeepTheWriterBusy() async throws {
+        let root = makeDirectory()
+        var options = FileEventStore.Options()
+        options.layoutDelayMilliseconds = 40
+        let store = try FileEventStore(directory: root, options: options)
+        defer { store.close() }
+        let first = envelope(sequence: 1)
+        _ = try await store.append(first)
+        let appendsDone = Mutex(0)
+        let appends = 30
+        let envelopes = (0..<appends).map { envelope(aggregate: "db1:main:Person:w-\($0)", sequence: 1) }
+        let writer = Task {
+            for next in envelopes {
+                _ = try await store.append(next)
+                appendsDone.withLock { $0 += 1 }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let read = try await store.event(id: first.eventId)
+        let doneWhenRead = appendsDone.withLock { $0 }
+        try await writer.value
+        XCTAssertEqual(read, first)
+        XCTAssertLessThan(doneWhenRead, appends, "the read waited for every append: readers were held off")
     }
 
     func testMissingIndexEntriesAreRepairedByAReappend() async throws {

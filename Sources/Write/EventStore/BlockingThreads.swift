@@ -113,10 +113,18 @@ final class ReadWriteGate: @unchecked Sendable {
     private var readers = 0
     private var writing = false
     private var writersWaiting = 0
+    private var readersWaiting = 0
+    private var readersAdmitted = 0
 
     func withShared<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock.lock()
-        while writing || writersWaiting > 0 { lock.wait() }
+        if writing || writersWaiting > 0 {
+            readersWaiting += 1
+            while writing || writersWaiting > 0 { lock.wait() }
+            readersWaiting -= 1
+            readersAdmitted += 1
+            lock.broadcast()   // `admitWaitingReaders` may be counting them in
+        }
         readers += 1
         lock.unlock()
         defer {
@@ -131,6 +139,15 @@ final class ReadWriteGate: @unchecked Sendable {
     func withExclusive<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         reserveExclusive()
         return try withReservedExclusive(body)
+    }
+
+    /// Waits until the readers waiting now are in. A writer that reserves again the moment its last
+    /// exclusive section ended would otherwise keep them out for as long as it has work.
+    func admitWaitingReaders() {
+        lock.withLock {
+            let target = readersAdmitted + readersWaiting
+            while readersAdmitted < target && !writing && writersWaiting == 0 { lock.wait() }
+        }
     }
 
     /// Holds off new readers from now on; the writer must follow with `withReservedExclusive`.

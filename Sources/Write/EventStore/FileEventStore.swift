@@ -39,6 +39,8 @@ public final class FileEventStore: EventStore {
         var writesLayout = true
         /// Tests only: when false, every read goes to the files (tests that tamper with them underneath).
         var servesRecentAppendsFromMemory = true
+        /// Tests only: each layout starts this late, so the next batch is planned while it is under way.
+        var layoutDelayMilliseconds = 0
 
         public init(maximumBatch: Int = 1024, syncThreads: Int = 4, readThreads: Int = 4, checkpointMilliseconds: Int = 1000) {
             self.maximumBatch = maximumBatch
@@ -141,7 +143,7 @@ public final class FileEventStore: EventStore {
         syncPool = BlockingPool(name: "es-sync", threads: options.syncThreads)
         readPool = BlockingPool(name: "es-read", threads: options.readThreads)
         let committer = BatchCommitter(files: files, gate: gate, syncPool: syncPool, log: log, checkpointer: checkpointer,
-                                       writesLayout: options.writesLayout)
+                                       writesLayout: options.writesLayout, layoutDelayMilliseconds: options.layoutDelayMilliseconds)
         let maximumBatch = max(1, options.maximumBatch)
         writerThread = startThread(name: "es-writer") { [queue] in
             while let batch = queue.takeBatch(maximum: maximumBatch) {
@@ -149,6 +151,7 @@ public final class FileEventStore: EventStore {
                     for (request, result) in zip(batch, results) { request.continuation.resume(returning: result) }
                 }
             }
+            committer.finish()
         }
     }
 
