@@ -618,6 +618,44 @@ final class FileEventStoreTests: XCTestCase {
         XCTAssertEqual(try segments(root).count, 1)
     }
 
+    func testRecoveryRewritesObjectsACrashLeftTorn() async throws {
+        // The layout writes each object in place, unsynced: a crash before the checkpoint can leave a name
+        // whose file is empty or cut short. Recovery compares every object of the log's unchecked tail with
+        // the logged envelope and rewrites those that differ.
+        let root = makeDirectory()
+        let logged = (1...3).map { n in envelope(aggregate: "db1:main:Person:torn", at: Self.day1 + Int64(n), sequence: n) }
+        try await appendWithoutLayout(root, logged)
+        let whole = BatchCommitter.layoutObjects(for: logged[0], envelopeBytes: logged[0].jsonBytes)
+            + BatchCommitter.layoutObjects(for: logged[1], envelopeBytes: logged[1].jsonBytes)
+        for object in whole {
+            try FileManager.default.createDirectory(atPath: root + "/" + StoreFiles.parent(of: object.key), withIntermediateDirectories: true)
+        }
+        // The first event: its envelope cut short, its by-event-id entry empty, its other entries whole.
+        write(root, whole[0].key, String(decoding: whole[0].bytes.prefix(40), as: UTF8.self))
+        write(root, whole[1].key, "")
+        for object in whole[2...3] { write(root, object.key, String(decoding: object.bytes, as: UTF8.self)) }
+        // The second: every object whole (kept as it is).
+        for object in whole[4...] { write(root, object.key, String(decoding: object.bytes, as: UTF8.self)) }
+        var before = stat()
+        XCTAssertEqual(stat(root + "/" + whole[4].key, &before), 0)
+
+        let store = try FileEventStore(directory: root)
+        defer { store.close() }
+        for object in whole + BatchCommitter.layoutObjects(for: logged[2], envelopeBytes: logged[2].jsonBytes) {
+            XCTAssertEqual(read(root, object.key), String(decoding: object.bytes, as: UTF8.self), object.key)
+        }
+        var after = stat()
+        XCTAssertEqual(stat(root + "/" + whole[4].key, &after), 0)
+        XCTAssertEqual(after.st_ino, before.st_ino, "a whole object is not rewritten")
+        for e in logged {
+            let stored = try await store.event(id: e.eventId)
+            XCTAssertEqual(stored, e)
+        }
+        let stream = try await store.events(aggregateType: "Instance", aggregateId: "db1:main:Person:torn")
+        XCTAssertEqual(stream, logged)
+        XCTAssertEqual(allFiles(root).count, 1 + 3 * 4, "no temporary file is left")
+    }
+
     func testRecoveryAfterCheckpointedFilesWereLost() async throws {
         // Objects removed after a checkpoint are not the log's business; without a checkpoint they are.
         let root = makeDirectory()

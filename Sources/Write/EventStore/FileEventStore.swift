@@ -147,7 +147,7 @@ public final class FileEventStore: EventStore {
         let maximumBatch = max(1, options.maximumBatch)
         writerThread = startThread(name: "es-writer") { [queue] in
             while let batch = queue.takeBatch(maximum: maximumBatch) {
-                committer.commit(batch.map(\.envelope)) { results in
+                committer.commit(batch.map(\.append)) { results in
                     for (request, result) in zip(batch, results) { request.continuation.resume(returning: result) }
                 }
             }
@@ -187,9 +187,10 @@ public final class FileEventStore: EventStore {
     public func append(_ envelope: EventEnvelope) async throws(EventStoreError) -> AppendOutcome {
         let queue = self.queue
         let directory = self.directory
+        let encoded = try EncodedAppend(envelope)
         recent.begin(envelope)
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<StoreAppendResult, Never>) in
-            if !queue.enqueue(.init(envelope: envelope, continuation: continuation)) {
+            if !queue.enqueue(.init(append: encoded, continuation: continuation)) {
                 continuation.resume(returning: .failure(.io("the event store at \(directory) is closed")))
             }
         }

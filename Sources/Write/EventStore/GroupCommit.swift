@@ -5,10 +5,27 @@ import Synchronization
 
 typealias StoreAppendResult = Result<AppendOutcome, EventStoreError>
 
+/// A valid envelope in the bytes the writer needs, made by the appending task (on the caller's thread, in
+/// parallel with other callers) so that the single writer only looks ids up, decides and logs.
+struct EncodedAppend: Sendable {
+    let envelope: EventEnvelope
+    /// The canonical payload: what "the same payload" compares.
+    let payload: [UInt8]
+    /// The envelope object, then its index objects (written when the id is new).
+    let objects: [BatchCommitter.ObjectSpec]
+
+    init(_ envelope: EventEnvelope) throws(EventStoreError) {
+        do throws(Problem) { try envelope.validate() } catch { throw .invalidEnvelope(error) }
+        self.envelope = envelope
+        payload = envelope.payloadCanonicalBytes
+        objects = BatchCommitter.layoutObjects(for: envelope, envelopeBytes: envelope.jsonBytes)
+    }
+}
+
 /// Appends waiting for the writer thread.
 final class AppendQueue: @unchecked Sendable {
     struct Request {
-        let envelope: EventEnvelope
+        let append: EncodedAppend
         let continuation: CheckedContinuation<StoreAppendResult, Never>
     }
 
@@ -50,24 +67,24 @@ final class AppendQueue: @unchecked Sendable {
 /// The single writer. It takes every append waiting at that moment as one batch and makes the whole
 /// batch durable with one fsync (of the write-ahead log segment):
 ///
-/// 1. **Plan.** Validate each request; then, in parallel on the sync threads, serialize it and look its
-///    id up (`by-event-id`, then the envelope's own key). Then decide in arrival order: same payload as
-///    stored → `.alreadyPresent` plus any missing index entries; another payload → `.eventIdReused`;
-///    new → the envelope object and its index objects. A repeated id inside one batch is compared with
-///    its first occurrence.
+/// 1. **Plan.** Each request arrives encoded (`EncodedAppend`: validated and serialized by its caller). Its
+///    id is looked up (`by-event-id`, then the envelope's own key), on the sync threads when the batch is
+///    large. Then decide in arrival order: same payload as stored → `.alreadyPresent` plus any missing
+///    index entries; another payload → `.eventIdReused`; new → the envelope object and its index objects.
+///    A repeated id inside one batch is compared with its first occurrence.
 /// 2. **Log.** The envelopes whose objects are planned are appended to the write-ahead log and the
 ///    segment is fsynced once — the durability point.
 /// 3. **Answer.** Every caller of the batch is resumed: its append is durable. Readers are held at the
 ///    gate from this moment until the layout is written, so none that starts after an append returned
 ///    can miss it.
 /// 4. **Layout.** On the layout thread, while the writer plans and logs the next batch: every planned
-///    object is written as a hidden temporary file (not synced; an event's three index entries, which
-///    have the same body, share one) and linked to its name: `link()` never replaces an existing object
-///    (write-once, like S3 `If-None-Match: *`). The checkpointer makes them durable later; after a crash,
-///    `Recovery` rewrites them from the log. The next batch is planned while this layout may still be
-///    under way, so its existence checks consult this batch's ids in memory (`layingOut`) before the
-///    files; it is answered only after this layout is complete. The layout's syscalls (~0.3 ms per
-///    event here) are thus off the callers' path, and overlap the next batch's log fsync.
+///    object is created at its name and written in place (not synced; an event's three index entries,
+///    which have the same body, are one file under three names). `O_EXCL` and `link()` never replace an
+///    existing object (write-once, like S3 `If-None-Match: *`). The checkpointer makes them durable later;
+///    after a crash, `Recovery` rewrites from the log whatever is missing or torn. The next batch is
+///    planned while this layout may still be under way, so its existence checks consult this batch's ids
+///    in memory (`layingOut`) before the files; it is answered only after this layout is complete. The
+///    layout's syscalls are thus off the callers' path, and overlap the next batch's log fsync.
 ///
 /// An fsync failure makes the store refuse further appends (the kernel may have dropped the dirty pages,
 /// so the page cache could claim data the disk never got); restart to recover.
@@ -116,16 +133,16 @@ final class BatchCommitter: @unchecked Sendable {
         let stage: Int
     }
 
-    /// What the parallel preparation learned about one request.
-    struct Prepared: Sendable {
-        var payload: [UInt8] = []
-        /// For the first occurrence of an id in the batch: the stored state, as (stored payload, index
-        /// objects missing for it), nil when the id is not stored.
-        var lookup: Result<(payload: [UInt8], bytes: [UInt8], missing: [ObjectSpec])?, EventStoreError>?
-        /// The objects of a new envelope (written when the lookup finds nothing).
-        var objects: [ObjectSpec] = []
+    /// What the existence check found for the first occurrence of an id in a batch: the stored state, as
+    /// (stored payload, stored envelope's bytes, index objects missing for it), nil when the id is not stored.
+    typealias Lookup = Result<(payload: [UInt8], bytes: [UInt8], missing: [ObjectSpec])?, EventStoreError>
+
+    /// Every object of an envelope: the envelope object (`envelopeBytes`), then its index objects.
+    static func layoutObjects(for envelope: EventEnvelope, envelopeBytes: [UInt8]) -> [ObjectSpec] {
+        [ObjectSpec(key: EventStoreKeys.eventKey(for: envelope), bytes: envelopeBytes, stage: 0)] + objects(for: envelope)
     }
 
+    /// The index objects of an envelope.
     static func objects(for envelope: EventEnvelope) -> [ObjectSpec] {
         let body = JSONWriter.bytes(EventStoreKeys.indexBody(for: envelope))
         var objects = [ObjectSpec(key: EventStoreKeys.byEventIdKey(eventId: envelope.eventId), bytes: body, stage: 1)]
@@ -136,41 +153,32 @@ final class BatchCommitter: @unchecked Sendable {
 
     /// Commits one batch; `answer` gets the results, in order, as soon as they are final (before the
     /// layout is written, see the type's description) and is called exactly once.
-    func commit(_ envelopes: [EventEnvelope], answer: ([StoreAppendResult]) -> Void) {
+    func commit(_ appends: [EncodedAppend], answer: ([StoreAppendResult]) -> Void) {
         files.counters.batches.add(1, ordering: .relaxed)
-        files.counters.appendRequests.add(envelopes.count, ordering: .relaxed)
-        _ = files.counters.largestBatch.max(envelopes.count, ordering: .relaxed)
+        files.counters.appendRequests.add(appends.count, ordering: .relaxed)
+        _ = files.counters.largestBatch.max(appends.count, ordering: .relaxed)
         let failure = self.failure.withLock { failure in
             if failure == nil, let background = checkpointer.failure { failure = background }
             return failure
         }
         if let failure {
-            answer(envelopes.map { _ in .failure(.io(failure)) })
+            answer(appends.map { _ in .failure(.io(failure)) })
             return
         }
         let planStart = ContinuousClock.now
         // The previous layout finished before this batch's lookups began: the files tell the whole truth.
         if layoutThread?.isIdle ?? true { layingOut = [:] }
 
-        var results: [StoreAppendResult?] = Array(repeating: nil, count: envelopes.count)
+        var results: [StoreAppendResult?] = Array(repeating: nil, count: appends.count)
         var firstOccurrence: [String: Int] = [:]
-        var jobs: [(index: Int, first: Bool)] = []
-        for (index, envelope) in envelopes.enumerated() {
-            do throws(Problem) {
-                try envelope.validate()
-                let first = firstOccurrence[envelope.eventId] == nil
-                if first { firstOccurrence[envelope.eventId] = index }
-                jobs.append((index, first))
-            } catch {
-                results[index] = .failure(.invalidEnvelope(error))
-            }
+        for (index, append) in appends.enumerated() where firstOccurrence[append.envelope.eventId] == nil {
+            firstOccurrence[append.envelope.eventId] = index
         }
         let reader = self.reader
         let files = self.files
-        let preparedList = syncPool.map(jobs.map { (envelopes[$0.index], $0.first) }) { envelope, first in
-            var prepared = Prepared(payload: envelope.payloadCanonicalBytes)
-            guard first else { return prepared }
-            prepared.lookup = Result { () throws(EventStoreError) -> (payload: [UInt8], bytes: [UInt8], missing: [ObjectSpec])? in
+        let firsts = firstOccurrence.values.sorted()
+        let lookedUp = syncPool.map(firsts.map { appends[$0].envelope }) { envelope -> Lookup in
+            Result { () throws(EventStoreError) -> (payload: [UInt8], bytes: [UInt8], missing: [ObjectSpec])? in
                 let byId = EventStoreKeys.byEventIdKey(eventId: envelope.eventId)
                 var found = try reader.envelope(viaIndex: byId, expectedEventId: envelope.eventId)
                 if found == nil { found = try reader.storedEnvelope(at: EventStoreKeys.eventKey(for: envelope)) }
@@ -179,59 +187,53 @@ final class BatchCommitter: @unchecked Sendable {
                 for object in BatchCommitter.objects(for: stored) where try !files.exists(object.key) { missing.append(object) }
                 return (stored.payloadCanonicalBytes, missing.isEmpty ? [] : stored.jsonBytes, missing)
             }
-            if case .success(nil)? = prepared.lookup {
-                prepared.objects = [ObjectSpec(key: EventStoreKeys.eventKey(for: envelope), bytes: envelope.jsonBytes, stage: 0)]
-                    + BatchCommitter.objects(for: envelope)
-            }
-            return prepared
         }
-        var prepared: [Prepared?] = Array(repeating: nil, count: envelopes.count)
-        for (job, value) in zip(jobs, preparedList) { prepared[job.index] = value }
+        var lookups: [Lookup?] = Array(repeating: nil, count: appends.count)
+        for (index, lookup) in zip(firsts, lookedUp) { lookups[index] = lookup }
 
         // Decide in arrival order.
-        var outcomes: [AppendOutcome?] = Array(repeating: nil, count: envelopes.count)
+        var outcomes: [AppendOutcome?] = Array(repeating: nil, count: appends.count)
         var planned: [ObjectSpec] = []
         var plannedKeys: Set<String> = []
         var records: [[UInt8]] = []   // the envelopes whose objects are planned, for the log
         var plannedPayloads: [String: [UInt8]] = [:]
         var decided: [String: Result<[UInt8], EventStoreError>] = [:]   // id → payload of record, or the lookup's error
-        for job in jobs {
-            let envelope = envelopes[job.index]
-            let item = prepared[job.index]!
+        for (index, append) in appends.enumerated() {
+            let eventId = append.envelope.eventId
             do throws(EventStoreError) {
-                if let earlier = decided[envelope.eventId] {
-                    guard try earlier.get() == item.payload else { throw .eventIdReused(eventId: envelope.eventId) }
-                    outcomes[job.index] = .alreadyPresent
+                if let earlier = decided[eventId] {
+                    guard try earlier.get() == append.payload else { throw .eventIdReused(eventId: eventId) }
+                    outcomes[index] = .alreadyPresent
                     continue
                 }
                 // Appended by the previous batch, whose layout may be half written: what the files say of
                 // it (found, missing, unreadable) is not the truth yet.
-                if let pending = layingOut[envelope.eventId] {
-                    decided[envelope.eventId] = .success(pending)
-                    guard pending == item.payload else { throw .eventIdReused(eventId: envelope.eventId) }
-                    outcomes[job.index] = .alreadyPresent
+                if let pending = layingOut[eventId] {
+                    decided[eventId] = .success(pending)
+                    guard pending == append.payload else { throw .eventIdReused(eventId: eventId) }
+                    outcomes[index] = .alreadyPresent
                     continue
                 }
-                switch item.lookup! {
+                switch lookups[index]! {
                 case .failure(let error):
-                    decided[envelope.eventId] = .failure(error)
+                    decided[eventId] = .failure(error)
                     throw error
                 case .success(let stored?):
-                    decided[envelope.eventId] = .success(stored.payload)
-                    guard stored.payload == item.payload else { throw .eventIdReused(eventId: envelope.eventId) }
+                    decided[eventId] = .success(stored.payload)
+                    guard stored.payload == append.payload else { throw .eventIdReused(eventId: eventId) }
                     if !stored.missing.isEmpty { records.append(stored.bytes) }
                     for object in stored.missing where plannedKeys.insert(object.key).inserted { planned.append(object) }
-                    if !stored.missing.isEmpty { plannedPayloads[envelope.eventId] = stored.payload }
-                    outcomes[job.index] = .alreadyPresent
+                    if !stored.missing.isEmpty { plannedPayloads[eventId] = stored.payload }
+                    outcomes[index] = .alreadyPresent
                 case .success(nil):
-                    decided[envelope.eventId] = .success(item.payload)
-                    records.append(item.objects[0].bytes)
-                    for object in item.objects where plannedKeys.insert(object.key).inserted { planned.append(object) }
-                    plannedPayloads[envelope.eventId] = item.payload
-                    outcomes[job.index] = .appended
+                    decided[eventId] = .success(append.payload)
+                    records.append(append.objects[0].bytes)
+                    for object in append.objects where plannedKeys.insert(object.key).inserted { planned.append(object) }
+                    plannedPayloads[eventId] = append.payload
+                    outcomes[index] = .appended
                 }
             } catch {
-                results[job.index] = .failure(error)
+                results[index] = .failure(error)
             }
         }
         files.counters.planNanoseconds.add(FsyncCounters.nanoseconds(since: planStart), ordering: .relaxed)
@@ -267,11 +269,6 @@ final class BatchCommitter: @unchecked Sendable {
         }
     }
 
-    private enum TemporaryFile: Sendable {
-        case written(path: String)
-        case failed(EventStoreError)
-    }
-
     /// The durability point: the batch's records go to the write-ahead log (one write, one fsync). A
     /// failure makes the store refuse appends (the log's state is unknown).
     private func appendToLog(_ records: [[UInt8]]) throws(EventStoreError) -> LogPosition {
@@ -302,10 +299,13 @@ final class BatchCommitter: @unchecked Sendable {
         checkpointer.publish(end)
     }
 
-    /// Writes every planned object as a temporary file and links it to its name. Objects with the same
-    /// bytes (an event's three index entries) share one file under their names: creating inodes is most of
-    /// the layout's cost (ext4), and write-once objects never change, so a shared inode is never written
-    /// through one name and read through another.
+    /// Writes every planned object at its name. Objects with the same bytes (an event's three index entries)
+    /// are one file under several names (hard links): creating inodes is most of the layout's cost (ext4), and
+    /// write-once objects never change, so a shared inode is never written through one name and read through
+    /// another. Each file is created at its final name (`O_EXCL`: an existing object is never replaced) and
+    /// written in place, without a temporary name to link and remove: no reader can see it half written,
+    /// because readers wait at the gate until the layout is complete, and after a crash `Recovery` rewrites
+    /// every object of the log's unchecked tail whose bytes are not the logged ones.
     private func writeObjects(_ planned: [ObjectSpec]) throws(EventStoreError) {
         let files = self.files
         for object in planned {
@@ -325,36 +325,35 @@ final class BatchCommitter: @unchecked Sendable {
             knownDirectories.formUnion(missing)
         }
         var bodyIndex: [ObjectBody: Int] = [:]
-        var bodies: [(bytes: [UInt8], directory: String)] = []
-        let bodyOf = planned.map { object -> Int in
-            if let known = bodyIndex[ObjectBody(bytes: object.bytes)] { return known }
-            bodyIndex[ObjectBody(bytes: object.bytes)] = bodies.count
-            bodies.append((object.bytes, files.path(StoreFiles.parent(of: object.key))))
-            return bodies.count - 1
-        }
-        let temporaries = syncPool.map(bodies) { body -> TemporaryFile in
-            do throws(EventStoreError) {
-                let file = try files.writeTemporary(in: body.directory, bytes: body.bytes)
-                Glibc.close(file.fd)
-                return .written(path: file.path)
-            } catch {
-                return .failed(error)
+        var names: [[ObjectSpec]] = []
+        for object in planned.sorted(by: { $0.stage < $1.stage }) {
+            if let known = bodyIndex[ObjectBody(bytes: object.bytes)] {
+                names[known].append(object)
+            } else {
+                bodyIndex[ObjectBody(bytes: object.bytes)] = names.count
+                names.append([object])
             }
         }
-        let temporaryPaths: [String] = temporaries.map { if case .written(let path) = $0 { path } else { "" } }
-        defer { for path in temporaryPaths where !path.isEmpty { unlink(path) } }
-        for temporary in temporaries { if case .failed(let error) = temporary { throw error } }
-        // Envelopes first, then by-event-id, then the other indexes.
-        let order = planned.indices.sorted { (planned[$0].stage, $0) < (planned[$1].stage, $1) }
-        for index in order {
-            let finalPath = files.path(planned[index].key)
-            if link(temporaryPaths[bodyOf[index]], finalPath) != 0 {
-                let code = errno
-                // An index entry that already exists is the entry we meant to write (its name carries the
-                // event id); an envelope object never exists here (checked above).
-                if !(code == EEXIST && planned[index].stage > 0) {
-                    throw .io(SystemErrorText.describe("link(\(finalPath))", code))
+        for objects in names { try Self.writeFile(objects, files: files) }
+    }
+
+    /// One file under every name in `objects` (same bytes, in stage order): created at the first name and
+    /// linked to the others. An index entry that already exists is the entry we meant to write (its name
+    /// carries the event id), so the file goes to the next name; an envelope object never exists here (the
+    /// plan checked).
+    private static func writeFile(_ objects: [ObjectSpec], files: StoreFiles) throws(EventStoreError) {
+        var written: String?
+        for object in objects {
+            let finalPath = files.path(object.key)
+            if let written {
+                if link(written, finalPath) != 0 {
+                    let code = errno
+                    if !(code == EEXIST && object.stage > 0) { throw .io(SystemErrorText.describe("link(\(finalPath))", code)) }
                 }
+            } else if try files.createInPlace(object.key, bytes: object.bytes) {
+                written = finalPath
+            } else if object.stage == 0 {
+                throw .io(SystemErrorText.describe("open(\(finalPath))", EEXIST))
             }
         }
     }

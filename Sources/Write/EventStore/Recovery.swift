@@ -14,7 +14,6 @@ enum Recovery {
         }
         let checkpoint = try WriteAheadLog.readCheckpoint(files) ?? LogPosition(segment: 0, offset: 0)
         let segments = try WriteAheadLog.segments(files)
-        let reader = StoreReader(files: files)
         for segment in segments where segment >= checkpoint.segment {
             let key = WriteAheadLog.segmentKey(segment)
             let bytes = try files.read(key) ?? []
@@ -25,7 +24,7 @@ enum Recovery {
                 do { envelope = try EventEnvelope(bytes: record) } catch {
                     throw .corrupt(key: key, reason: "a checksummed record is not an envelope: \(error.detail ?? error.title)")
                 }
-                try restore(envelope, bytes: record, files: files, reader: reader)
+                try restore(envelope, bytes: record, files: files)
             }
             if end < bytes.count { try truncate(files, key, to: end) }
         }
@@ -41,11 +40,18 @@ enum Recovery {
         }
     }
 
-    /// Writes the envelope object and index objects of a logged envelope that are missing.
-    static func restore(_ envelope: EventEnvelope, bytes: [UInt8], files: StoreFiles, reader: StoreReader) throws(EventStoreError) {
-        let eventKey = EventStoreKeys.eventKey(for: envelope)
-        if try !files.exists(eventKey) { try files.publish(eventKey, bytes: bytes) }
-        for object in BatchCommitter.objects(for: envelope) where try !files.exists(object.key) {
+    /// Writes the envelope object and index objects of a logged envelope that are missing, or torn: the
+    /// layout writes files in place, unsynced, so a crash can leave one empty or cut short. An envelope
+    /// object that holds this envelope in other bytes (an earlier serialization) is kept.
+    static func restore(_ envelope: EventEnvelope, bytes: [UInt8], files: StoreFiles) throws(EventStoreError) {
+        for object in BatchCommitter.layoutObjects(for: envelope, envelopeBytes: bytes) {
+            guard let stored = try files.read(object.key) else {
+                try files.publish(object.key, bytes: object.bytes)
+                continue
+            }
+            if stored == object.bytes { continue }
+            if object.stage == 0, let storedEnvelope = try? EventEnvelope(bytes: stored), storedEnvelope == envelope { continue }
+            guard unlink(files.path(object.key)) == 0 else { throw .io(SystemError("unlink(\(files.path(object.key)))").description) }
             try files.publish(object.key, bytes: object.bytes)
         }
     }

@@ -128,19 +128,45 @@ struct StoreFiles: Sendable {
                 if errno == EEXIST || errno == EINTR { continue }
                 throw .io(SystemError("open(\(tempPath))").description)
             }
-            var written = 0
-            while written < bytes.count {
-                let n = bytes.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + written, buffer.count - written) }
-                if n < 0 {
-                    let code = errno
-                    if code == EINTR { continue }
-                    Glibc.close(fd)
-                    unlink(tempPath)
-                    throw .io(SystemError("write(\(tempPath))", errno: code).description)
-                }
-                written += n
+            do throws(EventStoreError) { try write(bytes, to: fd, path: tempPath) } catch {
+                Glibc.close(fd)
+                unlink(tempPath)
+                throw error
             }
             return (fd, tempPath)
+        }
+    }
+
+    /// Creates the file at `key` and writes `bytes` into it, in place and not synced; false (nothing
+    /// written) when a file exists there. Only for writers whose readers cannot see the file until it is
+    /// complete (the layout, behind the gate).
+    func createInPlace(_ key: String, bytes: [UInt8]) throws(EventStoreError) -> Bool {
+        let filePath = path(key)
+        var fd: Int32
+        repeat { fd = open(filePath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) } while fd < 0 && errno == EINTR
+        if fd < 0 {
+            if errno == EEXIST { return false }
+            throw .io(SystemError("open(\(filePath))").description)
+        }
+        defer { Glibc.close(fd) }
+        do throws(EventStoreError) { try write(bytes, to: fd, path: filePath) } catch {
+            unlink(filePath)
+            throw error
+        }
+        return true
+    }
+
+    /// All of `bytes` at the descriptor's offset (`path` names the file in the error).
+    private func write(_ bytes: [UInt8], to fd: Int32, path filePath: String) throws(EventStoreError) {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written) }
+            if n < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw .io(SystemError("write(\(filePath))", errno: code).description)
+            }
+            written += n
         }
     }
 
