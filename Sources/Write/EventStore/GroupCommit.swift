@@ -118,6 +118,7 @@ final class BatchCommitter: @unchecked Sendable {
         // Without a layout (tests only) the batch stops after the log fsync, as if the process died there.
         layoutThread = writesLayout ? LayoutThread() : nil
         layoutDelay = UInt32(max(0, layoutDelayMilliseconds)) * 1000
+        knownDirectories.reserveCapacity(Self.knownDirectoryLimit)
     }
 
     /// Waits for the layout under way and stops the layout thread (the writer's last act).
@@ -324,13 +325,12 @@ final class BatchCommitter: @unchecked Sendable {
             if knownDirectories.count + missing.count > Self.knownDirectoryLimit { knownDirectories.removeAll(keepingCapacity: true) }
             knownDirectories.formUnion(missing)
         }
-        var bodyIndex: [ObjectBody: Int] = [:]
+        // An envelope's index objects are planned one after another, by-event-id first (`objects(for:)`).
         var names: [[ObjectSpec]] = []
-        for object in planned.sorted(by: { $0.stage < $1.stage }) {
-            if let known = bodyIndex[ObjectBody(bytes: object.bytes)] {
-                names[known].append(object)
+        for object in planned {
+            if let last = names.last?.last, last.stage > 0, object.stage > 0, last.bytes == object.bytes {
+                names[names.count - 1].append(object)
             } else {
-                bodyIndex[ObjectBody(bytes: object.bytes)] = names.count
                 names.append([object])
             }
         }
@@ -362,16 +362,6 @@ final class BatchCommitter: @unchecked Sendable {
         let message = message + "; the event store refuses appends until restarted"
         failure.withLock { $0 = $0 ?? message }
         return .io(message)
-    }
-}
-
-/// An object's bytes as a dictionary key, hashed as one block of memory (an array of bytes hashes byte by
-/// byte, which showed in profiles of the layout).
-private struct ObjectBody: Hashable {
-    let bytes: [UInt8]
-
-    func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
 
