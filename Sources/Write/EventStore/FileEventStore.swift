@@ -11,10 +11,9 @@ import Synchronization
 ///   log with one fsync (the durability point); the appends are answered then, and the layout objects
 ///   are written (without fsync) right after, while readers wait.
 /// - **Lazy layout durability.** A checkpointer thread periodically runs one `syncfs` and moves the
-///   log's checkpoint; on open, `Recovery` rewrites whatever layout objects the log holds after the
-///   checkpoint (a crash loses page-cache contents, never a logged append).
-/// - **Write-once.** An object becomes visible by `link()` of a complete temporary file, which never
-///   replaces an existing name.
+///   log's checkpoint; on open, `Recovery` rewrites whatever layout objects of the log after the
+///   checkpoint are missing or torn (a crash loses page-cache contents, never a logged append).
+/// - **Write-once.** An object is created with `O_EXCL` or `link()`, which never replace an existing name.
 /// - **Readers** run on their own threads and see an append's objects once it has returned (a reader
 ///   arriving between the answer and the end of the layout waits for the layout).
 /// - **One process per directory**: the store holds an exclusive `flock` on `{directory}/.lock`.
@@ -25,8 +24,8 @@ public final class FileEventStore: EventStore {
     public struct Options: Sendable {
         /// Most appends committed as one batch.
         public var maximumBatch: Int
-        /// Threads doing a batch's lookups and (unsynced) object writes in parallel; little is gained
-        /// beyond the core count now that nothing there waits for an fsync.
+        /// Threads doing a large batch's lookups in parallel; little is gained beyond the core count, as
+        /// nothing there waits for an fsync.
         public var syncThreads: Int
         /// Threads serving reads (`event`, `events`, `tail`).
         public var readThreads: Int
@@ -61,8 +60,8 @@ public final class FileEventStore: EventStore {
         public var directoryFsyncs: Int
         /// syncfs and checkpoint fsyncs made off the append path (checkpointer, recovery).
         public var backgroundSyncs: Int
-        /// Writer time by phase: planning (serializing, existence checks, payload comparison), writing
-        /// and syncing the temporary files, and the publishing stages (links + directory syncs).
+        /// Time by phase: the writer's planning (existence checks, payload comparison), the log's write
+        /// and fsync, and the layout (the objects' files and links, on the layout thread).
         public var planNanoseconds: Int
         public var fileSyncNanoseconds: Int
         public var publishNanoseconds: Int

@@ -284,7 +284,7 @@ final class BatchCommitter: @unchecked Sendable {
     }
 
     /// The layout, with readers held off (the gate was reserved before the callers were answered): every
-    /// planned object is written as a temporary file (not synced) and linked to its name. A failure makes
+    /// planned object is written at its name, not synced (`writeObjects`). A failure makes
     /// the store refuse appends: the log holds records whose layout is missing, which only recovery (on
     /// open) restores; the appends themselves were durable when they were answered.
     private func writeLayout(_ planned: [ObjectSpec], end: LogPosition) {

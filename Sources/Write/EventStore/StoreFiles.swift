@@ -12,7 +12,7 @@ final class FsyncCounters: Sendable {
     let largestBatch = Atomic<Int>(0)
     /// syncfs and checkpoint fsyncs made off the append path (by the checkpointer and by recovery).
     let backgroundSyncs = Atomic<Int>(0)
-    /// Time the writer spent per phase (planning, writing + syncing temporary files, publishing stages).
+    /// Time spent per phase (the writer's planning, the log's write + fsync, the layout).
     let planNanoseconds = Atomic<Int>(0)
     let fileSyncNanoseconds = Atomic<Int>(0)
     let publishNanoseconds = Atomic<Int>(0)
